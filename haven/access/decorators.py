@@ -1,0 +1,115 @@
+"""Every view and API operation declares its access; undeclared routes are refused.
+
+``public``: no login (login page, health check). ``enrolment``: logged in by password but
+perhaps not yet past the second factor (enrolment, code entry, logout). ``staff``: any
+fully logged-in staff member. ``requires(perm)``: staff whose role grants ``perm``.
+The second-factor middleware and the route-matrix test read the declaration.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+
+from haven.access import policy
+from haven.access.permissions import Perm
+from haven.core.errors import Forbidden
+
+Kind = Literal["public", "enrolment", "staff", "perm"]
+View = Callable[..., HttpResponse]
+AnyFunc = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class Access:
+    kind: Kind
+    perm: Perm | None = None
+
+
+ATTR = "haven_access"
+
+
+def access_of(view: Any) -> Access | None:
+    """The declaration on a view function (or on what it wraps), or None."""
+    seen = 0
+    while view is not None and seen < 10:
+        found = getattr(view, ATTR, None)
+        if isinstance(found, Access):
+            return found
+        view = getattr(view, "__wrapped__", None) or getattr(view, "view_class", None)
+        seen += 1
+    return None
+
+
+def _declare(view: AnyFunc, access: Access) -> Any:
+    setattr(view, ATTR, access)
+    return view
+
+
+def public(view: AnyFunc) -> Any:
+    return _declare(view, Access("public"))
+
+
+def enrolment(view: View) -> View:
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    return _declare(wrapper, Access("enrolment"))
+
+
+def staff(view: View) -> View:
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        return view(request, *args, **kwargs)
+
+    return _declare(wrapper, Access("staff"))
+
+
+def requires(perm: Perm) -> Callable[[View], View]:
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            try:
+                policy.require(request.user, perm)
+            except Forbidden as exc:
+                raise PermissionDenied(exc.message) from exc
+            return view(request, *args, **kwargs)
+
+        return _declare(wrapper, Access("perm", perm))
+
+    return decorate
+
+
+# --- API operations -----------------------------------------------------------------------------
+
+
+def api_staff(func: AnyFunc) -> Any:
+    """Any authenticated staff token may call this operation."""
+    return _declare(func, Access("staff"))
+
+
+def api_requires(perm: Perm) -> Callable[[AnyFunc], Any]:
+    """The token's user must hold ``perm``; else 403 with a JSON error (via HavenError)."""
+
+    def decorate(func: AnyFunc) -> Any:
+        @functools.wraps(func)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            policy.require(getattr(request, "auth", None), perm)
+            return func(request, *args, **kwargs)
+
+        return _declare(wrapper, Access("perm", perm))
+
+    return decorate

@@ -1,0 +1,15 @@
+"""The staff roles of DESIGN.md."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    COORDINATOR = "coordinator", _("Coordinator")
+    CASEWORKER = "caseworker", _("Caseworker")
+    OPERATOR = "operator", _("Hotline operator")
+    VERIFIER = "verifier", _("Verifier")
+    LIAISON = "liaison", _("Partner liaison")
+    AUDITOR = "auditor", _("Auditor")

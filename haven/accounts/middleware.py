@@ -1,0 +1,67 @@
+"""Session lifetime and the mandatory second factor, enforced for every staff request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import redirect
+from django.utils.translation import gettext as _
+
+from haven.access.decorators import access_of
+from haven.accounts import services
+
+Handler = Callable[[HttpRequest], HttpResponse]
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path.startswith("/api/")
+
+
+class SessionPolicyMiddleware:
+    """End a session that has been idle too long or has lived past its absolute limit."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated and not _is_api(request):
+            reason = services.session_touch(request)
+            if reason is not None:
+                messages.info(request, reason)
+                return redirect(settings.LOGIN_URL)
+        return self.get_response(request)
+
+
+class SecondFactorMiddleware:
+    """No page but enrolment and code entry is reachable before the second factor is passed.
+
+    Also the choke point that refuses any view that did not declare its access (fail closed).
+    """
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func: Callable[..., Any], args: Any, kwargs: Any
+    ) -> HttpResponse | None:
+        if _is_api(request):
+            return None
+        access = access_of(view_func)
+        if access is None:
+            return HttpResponseForbidden(_("This page has no access rule and is refused."))
+        if access.kind == "public" or not request.user.is_authenticated:
+            return None
+        if request.user.is_verified():  # type: ignore[union-attr]  # set by django-otp's middleware
+            return None
+        if access.kind == "enrolment":
+            return None
+        if services.has_confirmed_device(request.user):
+            return redirect("accounts:verify")
+        return redirect("accounts:enrol")

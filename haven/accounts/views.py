@@ -1,0 +1,272 @@
+from __future__ import annotations
+
+import segno
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from haven.access.decorators import enrolment, public, requires, staff
+from haven.access.permissions import Perm
+from haven.accounts import forms, selectors, services
+from haven.accounts.decorators import reauth_required
+from haven.accounts.models import User
+from haven.core.errors import HavenError
+from haven.core.forms import apply_error
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)  # noqa: S101 - guaranteed by the access decorator
+    return request.user
+
+
+def _next(request: HttpRequest, default: str = "core:dashboard") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return reverse(default)
+
+
+@public
+def login(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated and request.user.is_verified():  # type: ignore[union-attr]
+        return redirect("core:dashboard")
+    form = forms.LoginForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.login_password(
+                request=request,
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+            )
+        except HavenError as exc:
+            form.add_error(None, exc.message)
+            status = exc.status if exc.status in (400, 423) else 400
+        else:
+            target = "accounts:verify" if services.has_confirmed_device(user) else "accounts:enrol"
+            nxt = request.POST.get("next", "")
+            return redirect(f"{reverse(target)}?next={nxt}" if nxt.startswith("/") else reverse(target))
+    elif request.method == "POST":
+        status = 400
+    return render(request, "accounts/login.html",
+                  {"form": form, "next": request.GET.get("next", "")}, status=status)
+
+
+@enrolment
+def verify(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if not services.has_confirmed_device(user):
+        return redirect("accounts:enrol")
+    form = forms.CodeForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.login_second_factor(request=request, user=user, code=form.cleaned_data["code"])
+        except HavenError as exc:
+            if not request.user.is_authenticated:
+                messages.error(request, exc.message)
+                return redirect("accounts:login")
+            form.add_error("code", exc.message)
+            status = 400
+        else:
+            return redirect(_next(request))
+    elif request.method == "POST":
+        status = 400
+    return render(request, "accounts/verify.html", {"form": form}, status=status)
+
+
+@enrolment
+def enrol(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if services.has_confirmed_device(user) and not request.user.is_verified():  # type: ignore[union-attr]
+        return redirect("accounts:verify")
+    device = services.totp_device_pending(user=user)
+    form = forms.CodeForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes = services.totp_enrol_confirm(request=request, user=user,
+                                                code=form.cleaned_data["code"])
+        except HavenError as exc:
+            apply_error(form, exc)
+            status = 400
+        else:
+            return render(request, "accounts/recovery_codes.html", {"codes": codes})
+    elif request.method == "POST":
+        status = 400
+    secret = selectors.totp_secret_b32(device)
+    return render(request, "accounts/enrol.html",
+                  {"form": form, "secret": secret, "uri": device.config_url}, status=status)
+
+
+@enrolment
+def enrol_qr(request: HttpRequest) -> HttpResponse:
+    device = services.totp_device_pending(user=_user(request))
+    svg = segno.make(device.config_url, error="m").svg_inline(scale=5, dark="#1d2a33")
+    return HttpResponse(svg, content_type="image/svg+xml")
+
+
+@enrolment
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    services.logout(request=request)
+    messages.info(request, _("You are logged out."))
+    return redirect("accounts:login")
+
+
+@staff
+def reauth(request: HttpRequest) -> HttpResponse:
+    form = forms.ReauthForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.reauthenticate(request=request, user=_user(request),
+                                    password=form.cleaned_data["password"],
+                                    code=form.cleaned_data["code"])
+        except HavenError as exc:
+            form.add_error(None, exc.message)
+            status = 400
+        else:
+            return redirect(_next(request))
+    elif request.method == "POST":
+        status = 400
+    return render(request, "accounts/reauth.html",
+                  {"form": form, "next": request.GET.get("next", "")}, status=status)
+
+
+@staff
+def account(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    return render(request, "accounts/account.html", {
+        "sessions": selectors.session_list(user=user),
+        "current_key": request.session.session_key,
+        "tokens": selectors.token_list(user=user),
+        "token_form": forms.TokenCreateForm(),
+    })
+
+
+@staff
+@require_POST
+def sessions_end_others(request: HttpRequest) -> HttpResponse:
+    count = services.sessions_end_others(actor=_user(request), keep_key=request.session.session_key)
+    messages.success(request, _("Ended %(count)d other sessions.") % {"count": count})
+    return redirect("accounts:account")
+
+
+@staff
+def password_change(request: HttpRequest) -> HttpResponse:
+    form = forms.PasswordChangeForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.password_change(actor=_user(request), old=form.cleaned_data["old_password"],
+                                     new=form.cleaned_data["new_password"])
+        except HavenError as exc:
+            apply_error(form, exc)
+            status = 400
+        else:
+            messages.success(request, _("Your password was changed."))
+            return redirect("accounts:account")
+    elif request.method == "POST":
+        status = 400
+    return render(request, "accounts/password_change.html", {"form": form}, status=status)
+
+
+@staff
+@reauth_required
+@require_POST
+def recovery_codes(request: HttpRequest) -> HttpResponse:
+    codes = services.recovery_codes_regenerate(actor=_user(request))
+    return render(request, "accounts/recovery_codes.html", {"codes": codes})
+
+
+@staff
+@reauth_required
+@require_POST
+def token_create(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    form = forms.TokenCreateForm(request.POST)
+    if form.is_valid():
+        try:
+            raw, token = services.token_create(actor=user, user=user, name=form.cleaned_data["name"])
+        except HavenError as exc:
+            apply_error(form, exc)
+        else:
+            return render(request, "accounts/token_created.html", {"raw": raw, "token": token})
+    return render(request, "accounts/account.html", {
+        "sessions": selectors.session_list(user=user),
+        "current_key": request.session.session_key,
+        "tokens": selectors.token_list(user=user),
+        "token_form": form,
+    }, status=400)
+
+
+@staff
+@require_POST
+def token_revoke(request: HttpRequest, token_id: str) -> HttpResponse:
+    try:
+        services.token_revoke(actor=_user(request), token_id=token_id)
+    except HavenError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The token was revoked."))
+    return redirect("accounts:account")
+
+
+# --- coordinators manage accounts ---------------------------------------------------------------
+
+
+@requires(Perm.ACCOUNT_MANAGE)
+def user_list(request: HttpRequest) -> HttpResponse:
+    page = selectors.user_page(request, actor=_user(request), q=request.GET.get("q", ""))
+    return render(request, "accounts/user_list.html", {"page": page, "q": request.GET.get("q", "")})
+
+
+@requires(Perm.ACCOUNT_MANAGE)
+def user_create(request: HttpRequest) -> HttpResponse:
+    actor = _user(request)
+    form = forms.UserCreateForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_create(actor=actor, organization=actor.organization,
+                                        **form.cleaned_data)
+        except HavenError as exc:
+            apply_error(form, exc)
+            status = 400
+        else:
+            messages.success(request, _("Account %(name)s created.") % {"name": user.username})
+            return redirect("accounts:user_list")
+    elif request.method == "POST":
+        status = 400
+    return render(request, "accounts/user_create.html", {"form": form}, status=status)
+
+
+ACTIONS = {
+    "disable": lambda actor, uid: services.user_set_active(actor=actor, user_id=uid, active=False),
+    "enable": lambda actor, uid: services.user_set_active(actor=actor, user_id=uid, active=True),
+    "unlock": lambda actor, uid: services.user_unlock(actor=actor, user_id=uid),
+    "reset-second-factor": lambda actor, uid: services.user_reset_second_factor(actor=actor,
+                                                                                user_id=uid),
+}
+
+
+@requires(Perm.ACCOUNT_MANAGE)
+@require_POST
+def user_action(request: HttpRequest, user_id: str, action: str) -> HttpResponse:
+    handler = ACTIONS.get(action)
+    if handler is None:
+        messages.error(request, _("Unknown action."))
+        return redirect("accounts:user_list")
+    try:
+        user = handler(_user(request), user_id)
+    except HavenError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Done: %(action)s for %(name)s.") % {
+            "action": action, "name": user.username})
+    return redirect("accounts:user_list")

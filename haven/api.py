@@ -1,0 +1,70 @@
+"""The HTTP API at /api/v1: bearer tokens, JSON errors, each app's router mounted here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+
+from haven.accounts import services as account_services
+from haven.accounts.api import router as accounts_router
+from haven.audit.api import router as audit_router
+from haven.core.errors import HavenError
+
+
+class TokenAuth(HttpBearer):
+    """``Authorization: Bearer hvn_…``; the token acts with exactly its user's permissions."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        user = account_services.token_authenticate(token)
+        if user is not None:
+            request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="Haven API",
+    version="1",
+    description="Case management for evacuation work. Authenticate with `Authorization: "
+    "Bearer <token>`; create a token with `haven token create USERNAME`.",
+    urls_namespace="api",
+    docs_url=None,  # the interactive docs load scripts from a CDN; the schema is enough
+    auth=TokenAuth(),
+)
+
+
+def _error(request: HttpRequest, status: int, detail: str, **extra: Any) -> HttpResponse:
+    return api.create_response(request, {"detail": detail, **extra}, status=status)
+
+
+@api.exception_handler(HavenError)
+def _haven_error(request: HttpRequest, exc: HavenError) -> HttpResponse:
+    return _error(request, exc.status, exc.message, code=exc.code, fields=exc.fields)
+
+
+@api.exception_handler(NinjaValidationError)
+def _validation_error(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    fields: dict[str, list[str]] = {}
+    for err in exc.errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "payload", "query")]
+        fields.setdefault(".".join(loc) or "body", []).append(str(err.get("msg", "invalid")))
+    return _error(request, 422, "The request is not valid: see fields.",
+                  code="validation_failed", fields=fields)
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    return _error(request, 401, "A valid bearer token is required.", code="unauthenticated")
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return _error(request, exc.status_code, str(exc), code="error")
+
+
+api.add_router("/", accounts_router)
+api.add_router("/audit", audit_router)

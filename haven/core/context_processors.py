@@ -1,0 +1,38 @@
+"""What every staff page's frame needs: the navigation the user's role allows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from haven.access import policy
+from haven.access.permissions import Perm
+
+NAV: list[tuple[str, Any, Perm | None]] = [
+    ("core:dashboard", _("Dashboard"), None),
+    ("people:list", _("People"), Perm.PERSON_READ),
+    ("audit:list", _("Audit log"), Perm.AUDIT_READ),
+    ("accounts:user_list", _("Users"), Perm.ACCOUNT_MANAGE),
+    ("keyring:status", _("Keys"), Perm.KEYS_SEAL),
+]
+
+
+def haven(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    verified = bool(user and user.is_authenticated and getattr(user, "is_verified", bool)())
+    nav = []
+    if verified:
+        from django.urls import NoReverseMatch, reverse
+
+        for name, label, perm in NAV:
+            if perm is not None and not policy.has_perm(user, perm):
+                continue
+            try:
+                url = reverse(name)
+            except NoReverseMatch:
+                continue
+            nav.append({"url": url, "label": label,
+                        "active": request.path == url or (url != "/" and request.path.startswith(url))})
+    return {"nav": nav, "staff_verified": verified}

@@ -1,0 +1,18 @@
+from django.urls import include, path
+from django.views.i18n import set_language
+
+from haven.access.decorators import public
+from haven.api import api
+
+urlpatterns = [
+    path("", include("haven.core.urls")),
+    path("accounts/", include("haven.accounts.urls")),
+    path("audit/", include("haven.audit.urls")),
+    path("i18n/setlang/", public(set_language), name="set_language"),
+    path("api/v1/", api.urls),
+]
+
+handler400 = "haven.core.views.error_400"
+handler403 = "haven.core.views.error_403"
+handler404 = "haven.core.views.error_404"
+handler500 = "haven.core.views.error_500"
