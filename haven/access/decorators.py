@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -24,6 +24,7 @@ from haven.core.errors import Forbidden
 Kind = Literal["public", "enrolment", "staff", "perm"]
 View = Callable[..., HttpResponse]
 AnyFunc = Callable[..., Any]
+T = TypeVar("T", bound=AnyFunc)
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,12 @@ def access_of(view: Any) -> Access | None:
     return None
 
 
-def _declare(view: AnyFunc, access: Access) -> Any:
+def _declare(view: T, access: Access) -> T:
     setattr(view, ATTR, access)
     return view
 
 
-def public(view: AnyFunc) -> Any:
+def public(view: T) -> T:
     return _declare(view, Access("public"))
 
 
@@ -96,20 +97,20 @@ def requires(perm: Perm) -> Callable[[View], View]:
 # --- API operations -----------------------------------------------------------------------------
 
 
-def api_staff(func: AnyFunc) -> Any:
+def api_staff(func: T) -> T:
     """Any authenticated staff token may call this operation."""
     return _declare(func, Access("staff"))
 
 
-def api_requires(perm: Perm) -> Callable[[AnyFunc], Any]:
+def api_requires(perm: Perm) -> Callable[[T], T]:
     """The token's user must hold ``perm``; else 403 with a JSON error (via HavenError)."""
 
-    def decorate(func: AnyFunc) -> Any:
+    def decorate(func: T) -> T:
         @functools.wraps(func)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             policy.require(getattr(request, "auth", None), perm)
             return func(request, *args, **kwargs)
 
-        return _declare(wrapper, Access("perm", perm))
+        return _declare(cast("T", wrapper), Access("perm", perm))
 
     return decorate

@@ -16,4 +16,4 @@ class Perm(StrEnum):
     PERSON_ERASE = "person:erase"
     PERSON_READ = "person:read"
     PERSON_REVEAL = "person:reveal"
-    TOKEN_MANAGE = "token:manage"
+    TOKEN_MANAGE = "token:manage"  # noqa: S105 - a permission name, not a secret

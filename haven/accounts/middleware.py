@@ -58,7 +58,7 @@ class SecondFactorMiddleware:
             return HttpResponseForbidden(_("This page has no access rule and is refused."))
         if access.kind == "public" or not request.user.is_authenticated:
             return None
-        if request.user.is_verified():  # type: ignore[union-attr]  # set by django-otp's middleware
+        if services.second_factor_passed(request.user):
             return None
         if access.kind == "enrolment":
             return None

@@ -33,7 +33,7 @@ from haven.audit.services import record
 from haven.core.errors import Conflict, HavenError, NotFound, ValidationFailed
 
 RECOVERY_CODE_COUNT = 10
-TOKEN_PREFIX = "hvn_"
+TOKEN_PREFIX = "hvn_"  # noqa: S105 - a public marker that makes leaked tokens greppable
 SESSION_AUTH_AT = "haven_auth_at"
 SESSION_SEEN_AT = "haven_seen_at"
 SESSION_REAUTH_AT = "haven_reauth_at"
@@ -109,6 +109,12 @@ def password_check(*, username: str, password: str) -> User:
             raise AccountLocked(_lock_message(user))
         raise LoginFailed(_("Wrong username or password."))
     return user
+
+
+def second_factor_passed(user: Any) -> bool:
+    """Has this session's user passed the second factor (django-otp marks it per request)?"""
+    check = getattr(user, "is_verified", None)
+    return bool(user.is_authenticated and callable(check) and check())
 
 
 def has_confirmed_device(user: Any) -> bool:

@@ -32,7 +32,7 @@ def _next(request: HttpRequest, default: str = "core:dashboard") -> str:
 
 @public
 def login(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated and request.user.is_verified():  # type: ignore[union-attr]
+    if services.second_factor_passed(request.user):
         return redirect("core:dashboard")
     form = forms.LoginForm(request.POST or None)
     status = 200
@@ -82,7 +82,7 @@ def verify(request: HttpRequest) -> HttpResponse:
 @enrolment
 def enrol(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    if services.has_confirmed_device(user) and not request.user.is_verified():  # type: ignore[union-attr]
+    if services.has_confirmed_device(user) and not services.second_factor_passed(user):
         return redirect("accounts:verify")
     device = services.totp_device_pending(user=user)
     form = forms.CodeForm(request.POST or None)

@@ -21,7 +21,7 @@ _SCALARS = (str, int, float, bool, type(None))
 
 def _check_data(data: Mapping[str, Any]) -> dict[str, Any]:
     for key, value in data.items():
-        if not isinstance(key, str) or not isinstance(value, _SCALARS + (list,)):
+        if not isinstance(key, str) or not isinstance(value, (*_SCALARS, list)):
             raise TypeError(f"audit data must be flat scalars or lists, got {key!r}")
     return dict(data)
 
@@ -88,7 +88,7 @@ def record(
         )
         seq = head.seq + 1
         at = timezone.now()
-        fields = {
+        fields: dict[str, Any] = {
             "seq": seq,
             "at": at,
             "actor_id": actor_id,

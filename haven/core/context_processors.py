@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from haven.access import policy
 from haven.access.permissions import Perm
+from haven.accounts.services import second_factor_passed
 
 NAV: list[tuple[str, Any, Perm | None]] = [
     ("core:dashboard", _("Dashboard"), None),
@@ -21,7 +22,7 @@ NAV: list[tuple[str, Any, Perm | None]] = [
 
 def haven(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
-    verified = bool(user and user.is_authenticated and getattr(user, "is_verified", bool)())
+    verified = user is not None and second_factor_passed(user)
     nav = []
     if verified:
         from django.urls import NoReverseMatch, reverse
