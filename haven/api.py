@@ -26,7 +26,48 @@ class TokenAuth(HttpBearer):
         return user
 
 
-api = NinjaAPI(
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["detail"],
+    "properties": {
+        "detail": {"type": "string", "description": "What is wrong, for a person to read."},
+        "code": {"type": "string"},
+        "fields": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "description": "Per-field messages for invalid input.",
+        },
+    },
+}
+ERROR_RESPONSES = {
+    "400": "The request is malformed or breaks a rule; nothing was changed.",
+    "401": "No valid bearer token.",
+    "403": "The token's user may not do this.",
+    "404": "No such record, or not one the token's user may see.",
+    "409": "The record's current state does not allow this.",
+    "422": "The input does not match the schema; see fields.",
+    "503": "The server is sealed: no key is in memory.",
+}
+
+
+class HavenAPI(NinjaAPI):
+    """NinjaAPI whose OpenAPI document declares the JSON error every operation may return."""
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        ref = {"$ref": "#/components/schemas/Error"}
+        for methods in schema.get("paths", {}).values():
+            for operation in methods.values():
+                responses = operation.setdefault("responses", {})
+                for status, text in ERROR_RESPONSES.items():
+                    responses.setdefault(status, {
+                        "description": text, "content": {"application/json": {"schema": ref}},
+                    })
+        return schema
+
+
+api = HavenAPI(
     title="Haven API",
     version="1",
     description="Case management for evacuation work. Authenticate with `Authorization: "
