@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from schemathesis.checks import ignored_auth, negative_data_rejection, positive_data_acceptance
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import ignored_auth, negative_data_rejection, positive_data_acceptance
 
 from haven.access.roles import Role
 from haven.accounts import services
