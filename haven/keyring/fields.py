@@ -1,0 +1,120 @@
+"""``EncryptedTextField``: a text value stored only as AES-256-GCM ciphertext.
+
+On the model it reads and writes like a string (``person.legal_name = "Магомед"``). The
+column holds ``version | nonce | ciphertext | tag`` sealed under the owner's data key, with
+associated data naming the model, the row and the field, so a ciphertext copied to another
+row or field — or changed by one bit — fails to open with a clear error instead of showing
+the wrong person's name. The data key must exist before the first save
+(``keyring.keys.data_key_create`` in the service that creates the record).
+
+Queries cannot filter on these columns; search goes through blind indexes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models.query_utils import DeferredAttribute
+
+from haven.core.errors import HavenError
+from haven.keyring import crypto, keys
+
+PLAIN_ATTR = "_haven_plaintext"
+
+if TYPE_CHECKING:
+    _BinaryField = models.BinaryField[Any, Any]
+else:
+    _BinaryField = models.BinaryField
+
+
+class TamperedCiphertext(HavenError):
+    """A stored value failed authentication: it was changed, or moved from another row or field."""
+
+    status = 500
+    code = "tampered"
+
+
+def field_aad(instance: models.Model, field_name: str) -> bytes:
+    return f"haven/field/v1|{instance._meta.label_lower}|{instance.pk}|{field_name}".encode()
+
+
+def bench_plaintext() -> bool:
+    # Benchmark-only switch (bench/bench_keyring.py) to measure the cost of encryption.
+    return bool(getattr(settings, "HAVEN_BENCH_PLAINTEXT_FIELDS", False))
+
+
+def _plain(instance: models.Model) -> dict[str, str]:
+    cache: dict[str, str] | None = instance.__dict__.get(PLAIN_ATTR)
+    if cache is None:
+        cache = instance.__dict__[PLAIN_ATTR] = {}
+    return cache
+
+
+class EncryptedAttribute(DeferredAttribute):
+    """Plaintext in, plaintext out; ciphertext in the instance's column attribute."""
+
+    field: EncryptedTextField
+
+    def __get__(self, instance: Any, cls: Any = None) -> Any:
+        if instance is None:
+            return self
+        plain = _plain(instance)
+        name = self.field.attname
+        if name in plain:
+            return plain[name]
+        raw = super().__get__(instance, cls)
+        value = self.field.decrypt(instance, bytes(raw or b""))
+        plain[name] = value
+        return value
+
+    def __set__(self, instance: Any, value: Any) -> None:
+        plain = _plain(instance)
+        if isinstance(value, str):
+            plain[self.field.attname] = value
+            instance.__dict__[f"{self.field.attname}__dirty"] = True
+            return
+        # Bytes come from the database (model init, refresh_from_db): forget any plaintext.
+        plain.pop(self.field.attname, None)
+        instance.__dict__.pop(f"{self.field.attname}__dirty", None)
+        instance.__dict__[self.field.attname] = value
+
+
+class EncryptedTextField(_BinaryField):
+    """A sensitive text value (name, contact, location, story, note, address, file name)."""
+
+    descriptor_class = EncryptedAttribute
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("default", b"")
+        kwargs.setdefault("blank", True)
+        super().__init__(*args, **kwargs)
+
+    def decrypt(self, instance: models.Model, raw: bytes) -> str:
+        if not raw:
+            return ""
+        if bench_plaintext():
+            return raw.decode()
+        key = keys.data_key_for(instance)
+        try:
+            return crypto.aead_open(key, raw, field_aad(instance, self.name)).decode()
+        except crypto.DecryptionFailed:
+            raise TamperedCiphertext(
+                f"The stored {self.verbose_name} of this record failed its integrity check: it "
+                "was changed or moved from another record, so it is not shown."
+            ) from None
+
+    def pre_save(self, model_instance: models.Model, add: bool) -> Any:
+        if model_instance.__dict__.get(f"{self.attname}__dirty"):
+            value = _plain(model_instance)[self.attname]
+            if bench_plaintext():
+                sealed = value.encode()
+            elif value == "":
+                sealed = b""
+            else:
+                key = keys.data_key_for(model_instance)
+                sealed = crypto.aead_seal(key, value.encode(), field_aad(model_instance, self.name))
+            model_instance.__dict__[self.attname] = sealed
+            model_instance.__dict__.pop(f"{self.attname}__dirty", None)
+        return model_instance.__dict__.get(self.attname, b"")

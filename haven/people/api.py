@@ -1,0 +1,108 @@
+"""/api/v1/people: create, search, erase, and encrypted documents."""
+
+from datetime import datetime
+from uuid import UUID
+
+from django.http import HttpRequest, StreamingHttpResponse
+from ninja import Router, Schema, Status
+from pydantic import Field
+
+from haven.access.decorators import api_requires
+from haven.access.permissions import Perm
+from haven.accounts.models import User
+from haven.core.errors import ValidationFailed
+from haven.keyring import files, keys
+from haven.people import selectors, services
+
+router = Router(tags=["people"])
+
+
+class PersonIn(Schema):
+    legal_name: str = Field(min_length=1, max_length=300)
+    other_names: str = Field(default="", max_length=1000)
+    phone: str = Field(default="", max_length=64)
+
+
+class PersonOut(Schema):
+    id: UUID
+    created_at: datetime
+    legal_name: str | None = Field(description="Null unless the token's user may reveal names.")
+    other_names: str | None
+    phone: str | None
+
+
+class CreatedOut(Schema):
+    id: UUID
+    created_at: datetime
+
+
+class FileOut(Schema):
+    id: UUID
+    size: int
+
+
+def _actor(request: HttpRequest) -> User:
+    user = request.auth  # type: ignore[attr-defined]  # set by TokenAuth
+    assert isinstance(user, User)  # noqa: S101 - the API's auth guarantees it
+    return user
+
+
+@router.post("", response={201: CreatedOut}, summary="Register a person")
+@api_requires(Perm.PERSON_CREATE)
+def person_create(request: HttpRequest, payload: PersonIn) -> Status[CreatedOut]:
+    person = services.person_create(actor=_actor(request), legal_name=payload.legal_name,
+                                    other_names=payload.other_names, phone=payload.phone)
+    return Status(201, CreatedOut(id=person.pk, created_at=person.created_at))
+
+
+@router.get("", response=list[PersonOut], summary="List or search people (exact name token or phone)")
+@api_requires(Perm.PERSON_READ)
+def person_list(request: HttpRequest, q: str = "") -> list[PersonOut]:
+    rows = selectors.person_list(actor=_actor(request), q=q[:200])
+    return [PersonOut(id=r.id, created_at=r.created_at, legal_name=r.legal_name,
+                      other_names=r.other_names, phone=r.phone) for r in rows]
+
+
+@router.delete("/{person_id}", response={204: None}, summary="Erase a person (crypto-shred)")
+@api_requires(Perm.PERSON_ERASE)
+def person_erase(request: HttpRequest, person_id: UUID) -> Status[None]:
+    actor = _actor(request)
+    services.person_erase(actor=actor, person=selectors.person_get(actor=actor, person_id=person_id))
+    return Status(204, None)
+
+
+def _one_upload(request: HttpRequest) -> files.EncryptedUpload:
+    uploads = [u for u in request.FILES.getlist("file") if isinstance(u, files.EncryptedUpload)]
+    if len(uploads) != 1 or len(request.FILES) != 1:
+        raise ValidationFailed("Send exactly one file, in the multipart field `file`.")
+    return uploads[0]
+
+
+@router.post("/{person_id}/files", response={201: FileOut},
+             summary="Upload a document (multipart field `file`), encrypted as it streams in")
+@api_requires(Perm.PERSON_CREATE)
+def person_file_upload(request: HttpRequest, person_id: UUID) -> Status[FileOut]:
+    actor = _actor(request)
+    person = selectors.person_get(actor=actor, person_id=person_id)
+    handler = files.EncryptingUploadHandler(request, data_key=keys.data_key_for(person),
+                                            owner=person.keyring_owner())
+    request.upload_handlers = [handler]
+    try:
+        doc = services.person_file_attach(actor=actor, person=person, upload=_one_upload(request))
+    except BaseException:
+        handler.abort()
+        raise
+    return Status(201, FileOut(id=doc.pk, size=doc.size))
+
+
+@router.get("/{person_id}/files/{file_id}", summary="Download a document, decrypted as it streams")
+@api_requires(Perm.PERSON_REVEAL)
+def person_file_download(request: HttpRequest, person_id: UUID, file_id: UUID
+                         ) -> StreamingHttpResponse:
+    actor = _actor(request)
+    doc = selectors.person_file_get(actor=actor, person_id=person_id, file_id=file_id)
+    response = StreamingHttpResponse(selectors.person_file_open(actor=actor, doc=doc),
+                                     content_type="application/octet-stream")
+    response["Content-Length"] = str(doc.size)
+    response["Content-Disposition"] = f'attachment; filename="{doc.pk}"'
+    return response

@@ -1,0 +1,80 @@
+"""People Haven protects. Every identifying value is an ``EncryptedTextField``; search goes
+through ``PersonIndex`` blind-index rows, never through the values."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, cast
+
+from django.db import models
+
+from haven.accounts.models import Organization, User
+from haven.core.models import BaseModel
+from haven.keyring.fields import EncryptedTextField
+
+
+class PersonQuerySet(models.QuerySet["Person"]):
+    def visible_to(self, user: Any) -> PersonQuerySet:
+        """People of the user's organization, if their role may read people at all."""
+        from haven.access import policy
+        from haven.access.permissions import Perm
+
+        return cast("PersonQuerySet", policy.org_scoped(user, Perm.PERSON_READ, self))
+
+
+class Person(BaseModel):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="people")
+    legal_name = EncryptedTextField("legal name")
+    other_names = EncryptedTextField("other names")
+    phone = EncryptedTextField("phone")
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+
+    objects: ClassVar[PersonQuerySet] = PersonQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"person {self.pk}"  # never the name: str() ends up in logs and admin titles
+
+    def keyring_owner(self) -> tuple[str, str]:
+        return "people.person", str(self.pk)
+
+
+class IndexKind(models.TextChoices):
+    NAME = "name", "name token"
+    PHONE = "phone", "phone number"
+
+
+class PersonIndex(models.Model):
+    """One blind-index entry: HMAC of one normalized token of one field kind."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="index_entries")
+    kind = models.CharField(max_length=8, choices=IndexKind.choices)
+    digest = models.BinaryField(max_length=32)
+
+    class Meta:
+        indexes = [models.Index(fields=["kind", "digest"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} index of {self.person_id}"
+
+
+class PersonFile(BaseModel):
+    """A document about a person, stored encrypted under the person's data key."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="files")
+    name = EncryptedTextField("file name")
+    content_type = EncryptedTextField("content type")
+    size = models.PositiveBigIntegerField()
+    uploaded_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"file {self.pk}"
+
+    def keyring_owner(self) -> tuple[str, str]:
+        return "people.person", str(self.person_id)

@@ -1,0 +1,101 @@
+"""Reads of people. Every read starts from ``Person.objects.visible_to(actor)``; reading
+identifying fields is recorded in the audit log (ids only)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from django.db import transaction
+
+from haven.access import policy
+from haven.access.permissions import Perm
+from haven.audit.services import record
+from haven.core.errors import NotFound
+from haven.keyring import files, keys, normalize
+from haven.people.models import IndexKind, Person, PersonFile, PersonIndex
+
+MAX_RESULTS = 50
+
+
+def person_get(*, actor: Any, person_id: UUID | str) -> Person:
+    """One visible person, or NotFound (the same answer as for a person who does not exist)."""
+    person = Person.objects.visible_to(actor).filter(pk=person_id).first()
+    if person is None:
+        raise NotFound("Not found.")
+    return person
+
+
+def _matching(actor: Any, q: str) -> list[UUID] | None:
+    """Ids whose index holds every name token of ``q`` (or its phone digits); None = no query."""
+    org = str(actor.organization_id)
+    words = normalize.tokens(q)
+    digits = normalize.phone_digits(q)
+    if not words:
+        return None
+    ids: set[UUID] | None = None
+    for digest in keys.blind_indexes(f"{org}|name", words):
+        found = set(PersonIndex.objects.filter(kind=IndexKind.NAME, digest=digest)
+                    .values_list("person_id", flat=True))
+        ids = found if ids is None else ids & found
+    result = ids or set()
+    if len(digits) >= 5 and len(digits) * 2 >= len(q.replace(" ", "")):
+        (digest,) = keys.blind_indexes(f"{org}|phone", [digits])
+        result |= set(PersonIndex.objects.filter(kind=IndexKind.PHONE, digest=digest)
+                      .values_list("person_id", flat=True))
+    return list(result)
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    """A person as a list shows it; identifying fields are None without ``person:reveal``."""
+
+    id: UUID
+    created_at: Any
+    legal_name: str | None
+    other_names: str | None
+    phone: str | None
+
+
+def person_list(*, actor: Any, q: str = "", limit: int = MAX_RESULTS) -> list[PersonRow]:
+    """People of the actor's organization, newest first, optionally an exact-token search.
+
+    Search never touches plaintext: the query is normalized and HMAC'd like the index. Data
+    keys for the page are unwrapped in one agent call. Names are only decrypted for roles
+    with ``person:reveal``, and a page that reveals names is recorded with the ids shown.
+    """
+    qs = Person.objects.visible_to(actor)
+    ids = _matching(actor, q) if q.strip() else None
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    people = list(qs.order_by("-created_at")[: max(1, min(limit, MAX_RESULTS))])
+    reveal = policy.has_perm(actor, Perm.PERSON_REVEAL)
+    if not reveal:
+        return [PersonRow(p.pk, p.created_at, None, None, None) for p in people]
+    keys.prefetch(people)
+    rows = [PersonRow(p.pk, p.created_at, p.legal_name, p.other_names, p.phone) for p in people]
+    if rows:
+        with transaction.atomic():
+            record(actor=actor, action="person.revealed", object_type="person",
+                   data={"ids": [str(r.id) for r in rows], "search": bool(q.strip())})
+    return rows
+
+
+def person_file_get(*, actor: Any, person_id: UUID | str, file_id: UUID | str) -> PersonFile:
+    person = person_get(actor=actor, person_id=person_id)
+    doc = PersonFile.objects.filter(person=person, pk=file_id).first()
+    if doc is None:
+        raise NotFound("Not found.")
+    policy.require(actor, Perm.PERSON_REVEAL, person)
+    return doc
+
+
+def person_file_open(*, actor: Any, doc: PersonFile) -> Iterator[bytes]:
+    """Stream a file decrypted; the download is recorded before the first byte leaves."""
+    key = keys.data_key_for(doc.person)
+    with transaction.atomic():
+        record(actor=actor, action="person.file_downloaded", object_type="person_file",
+               object_id=doc.pk, data={"person": str(doc.person_id)})
+    return files.open_decrypted(data_key=key, owner=doc.keyring_owner(), file_id=doc.pk)

@@ -1,0 +1,116 @@
+"""Writes to people: create, erase (crypto-shred), attach a file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+
+from haven.access import policy
+from haven.access.permissions import Perm
+from haven.audit.services import record
+from haven.core.errors import ValidationFailed
+from haven.keyring import files, keys, normalize
+from haven.keyring import services as keyring_services
+from haven.people.models import IndexKind, Person, PersonFile, PersonIndex
+
+MAX_NAME = 300
+MAX_OTHER_NAMES = 1000
+MAX_PHONE = 64
+
+
+def _clean(*, legal_name: str, other_names: str, phone: str) -> tuple[str, str, str]:
+    errors: dict[str, list[str]] = {}
+    legal_name, other_names, phone = legal_name.strip(), other_names.strip(), phone.strip()
+    if not legal_name:
+        errors["legal_name"] = ["A legal name is required (in any script)."]
+    elif len(legal_name) > MAX_NAME:
+        errors["legal_name"] = [f"At most {MAX_NAME} characters."]
+    if len(other_names) > MAX_OTHER_NAMES:
+        errors["other_names"] = [f"At most {MAX_OTHER_NAMES} characters."]
+    if len(phone) > MAX_PHONE:
+        errors["phone"] = [f"At most {MAX_PHONE} characters."]
+    elif phone and len(normalize.phone_digits(phone)) < 5:
+        errors["phone"] = ["A phone number needs at least 5 digits."]
+    if errors:
+        raise ValidationFailed("The person's details are not valid: see fields.", fields=errors)
+    return legal_name, other_names, phone
+
+
+def person_reindex(person: Person) -> None:
+    """Replace the person's blind-index rows: one per name token, one for the phone digits.
+
+    Keys are derived per organization, so the same name in two organizations has two
+    unrelated digests.
+    """
+    org = str(person.organization_id)
+    name_tokens = normalize.tokens(f"{person.legal_name} {person.other_names}")
+    rows = [PersonIndex(person=person, kind=IndexKind.NAME, digest=d)
+            for d in keys.blind_indexes(f"{org}|name", name_tokens)]
+    digits = normalize.phone_digits(person.phone)
+    if digits:
+        rows += [PersonIndex(person=person, kind=IndexKind.PHONE, digest=d)
+                 for d in keys.blind_indexes(f"{org}|phone", [digits])]
+    PersonIndex.objects.filter(person=person).delete()
+    PersonIndex.objects.bulk_create(rows)
+
+
+def person_create(*, actor: Any, legal_name: str, other_names: str = "", phone: str = ""
+                  ) -> Person:
+    """Register a person in the actor's organization, encrypted under a new data key.
+
+    The person's own data key (not a shared one) is what makes erasing them final; the
+    blind-index rows are written in the same transaction so a new person is findable at once.
+    """
+    policy.require(actor, Perm.PERSON_CREATE, actor.organization)
+    legal_name, other_names, phone = _clean(legal_name=legal_name, other_names=other_names,
+                                            phone=phone)
+    with transaction.atomic():
+        person = Person(organization_id=actor.organization_id, created_by=actor)
+        keys.data_key_create(person)
+        person.legal_name = legal_name
+        person.other_names = other_names
+        person.phone = phone
+        person.save()
+        person_reindex(person)
+        record(actor=actor, action="person.created", object_type="person", object_id=person.pk)
+    return person
+
+
+def person_erase(*, actor: Any, person: Person) -> None:
+    """Erase a person for good (coordinators only): crypto-shred their data key.
+
+    Their data key is destroyed and every other key re-wrapped under a new KEK (see
+    ``keyring.services.shred``), so their fields and files stay noise in every older backup.
+    Rows and stored files are deleted too; the audit event keeps only the id.
+    """
+    policy.require(actor, Perm.PERSON_ERASE, person)
+    file_ids = list(PersonFile.objects.filter(person=person).values_list("id", flat=True))
+    person_id = person.pk
+    with transaction.atomic():
+        keyring_services.shred(owner=person.keyring_owner())
+        Person.objects.filter(pk=person_id).delete()
+        record(actor=actor, action="person.erased", object_type="person", object_id=person_id,
+               data={"files": len(file_ids)})
+
+        def remove_files() -> None:
+            for file_id in file_ids:
+                files.delete_stored(file_id)
+
+        transaction.on_commit(remove_files)
+
+
+def person_file_attach(*, actor: Any, person: Person, upload: files.EncryptedUpload
+                       ) -> PersonFile:
+    """Record a file that the encrypting upload handler already stored for ``person``."""
+    policy.require(actor, Perm.PERSON_CREATE, person)
+    with transaction.atomic():
+        doc = PersonFile(id=upload.file_id, person=person, size=upload.size or 0,
+                         uploaded_by=actor)
+        doc.__dict__[keys.DK_ATTR] = keys.data_key_for(person)
+        doc.name = (upload.name or "file")[:255]
+        doc.content_type = (upload.content_type or "application/octet-stream")[:100]
+        doc.save()
+        record(actor=actor, action="person.file_added", object_type="person_file",
+               object_id=doc.pk, data={"person": str(person.pk), "size": doc.size})
+    return doc
