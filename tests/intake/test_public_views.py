@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from django.contrib.staticfiles import finders
+from django.test import Client
+
+from haven.intake.models import IntakeKey, Request
+from haven.intake.public_views import COOKIE
+from tests.intake.conftest import SUBMISSION
+
+pytestmark = pytest.mark.django_db
+
+PAGES = ["/intake/", "/intake/ask/", "/intake/return/"]
+
+
+def _post(client: Client, path: str, data: dict[str, str]) -> Any:
+    return client.post(path, data)
+
+
+@pytest.mark.parametrize("path", PAGES)
+@pytest.mark.parametrize("language", ["en", "ru"])
+def test_pages_are_small_script_free_and_self_hosted(plain_key: IntakeKey, path: str,
+                                                     language: str) -> None:
+    response = Client(HTTP_ACCEPT_LANGUAGE=language).get(path)
+    assert response.status_code == 200
+    html = response.content.decode()
+    css = finders.find("intake/intake.css")
+    assert css is not None
+    with open(css, "rb") as f:
+        css_size = len(f.read())
+    assert len(response.content) + css_size < 50 * 1024
+    assert "<script" not in html
+    assert "htmx" not in html
+    for url in re.findall(r'(?:src|href|action)="([^"]+)"', html):
+        assert url.startswith("/") or url == "https://www.google.com/", url
+    assert "Leave this page quickly" in html or "Быстро уйти" in html
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_russian_page(plain_key: IntakeKey) -> None:
+    html = Client(HTTP_ACCEPT_LANGUAGE="ru").get("/intake/ask/").content.decode()
+    assert 'lang="ru"' in html
+    assert "Попросить о помощи" in html
+
+
+def test_submit_shows_codename_once_and_sets_no_codename_cookie(plain_key: IntakeKey) -> None:
+    client = Client()
+    response = _post(client, "/intake/ask/", SUBMISSION)
+    assert response.status_code == 201
+    words = re.findall(r"<span>([a-z-]+)</span>", response.content.decode())
+    assert len(words) == 7
+    assert Request.objects.count() == 1
+    for morsel in response.cookies.values():
+        assert not any(w in morsel.value for w in words)
+    assert COOKIE not in response.cookies
+
+
+def test_codename_login_sets_only_a_random_session_cookie(plain_key: IntakeKey) -> None:
+    client = Client()
+    words = re.findall(r"<span>([a-z-]+)</span>",
+                       _post(client, "/intake/ask/", SUBMISSION).content.decode())
+    codename = " ".join(words)
+    response = _post(client, "/intake/return/", {"codename": codename})
+    assert response.status_code == 302
+    cookie = response.cookies[COOKIE]
+    assert cookie["httponly"]
+    assert cookie["samesite"] == "Strict"
+    assert not any(w in cookie.value for w in words)
+    for morsel in client.cookies.values():
+        assert codename not in morsel.value
+        assert not any(w in morsel.value for w in words)
+    page = client.get("/intake/conversation/")
+    assert page.status_code == 200
+    assert "No reply yet" in page.content.decode()
+    sent = _post(client, "/intake/conversation/", {"body": "Here is more."})
+    assert sent.status_code == 302
+    assert "Here is more." in client.get("/intake/conversation/").content.decode()
+    assert _post(client, "/intake/leave/", {}).status_code == 302
+    assert client.get("/intake/conversation/").status_code == 302
+
+
+def test_wrong_codename_gets_the_same_answer(plain_key: IntakeKey) -> None:
+    _post(Client(), "/intake/ask/", SUBMISSION)
+    response = _post(Client(), "/intake/return/", {"codename": "abacus " * 7})
+    assert response.status_code == 400
+    assert "does not open any conversation" in response.content.decode()
+    assert COOKIE not in response.cookies
+
+
+def test_conversation_without_session_redirects(plain_key: IntakeKey) -> None:
+    client = Client()
+    client.cookies[COOKIE] = "forged.cookie"
+    assert client.get("/intake/conversation/").status_code == 302
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    ({**SUBMISSION, "story": "x" * 6001}, "At most 6000 characters"),
+    ({**SUBMISSION, "contact": ""}, "This field is required"),
+    ({**SUBMISSION, "urgency": "later"}, "Select a valid choice"),
+    ({}, "This field is required"),
+])
+def test_bad_input_gives_clear_error_and_no_write(plain_key: IntakeKey, data: dict[str, str],
+                                                  message: str) -> None:
+    response = _post(Client(), "/intake/ask/", data)
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert not Request.objects.exists()
+
+
+def test_wrong_encoding_is_refused(plain_key: IntakeKey) -> None:
+    body = b"contact=a&region=b&urgency=now&story=" + "ок".encode("koi8_r")
+    response = Client().post("/intake/ask/", body,
+                             content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert "not sent as UTF-8" in response.content.decode()
+    escaped = b"contact=a&region=b&urgency=now&story=%CF%CB"
+    response = Client().post("/intake/ask/", escaped,
+                             content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert not Request.objects.exists()
+
+
+def test_huge_upload_is_refused_before_reading(plain_key: IntakeKey) -> None:
+    body = b"story=" + b"x" * (200 * 1024)
+    response = Client().post("/intake/ask/", body,
+                             content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 413
+    assert "larger than 64 KB" in response.content.decode()
+    assert not Request.objects.exists()
+
+
+def test_file_upload_is_refused(plain_key: IntakeKey) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("passport.jpg", b"\xff\xd8" + b"0" * 1000)
+    response = Client().post("/intake/ask/", {**SUBMISSION, "file": upload})
+    assert response.status_code == 415
+    assert not Request.objects.exists()
+
+
+def test_rate_limit_gives_try_again_page(plain_key: IntakeKey, settings: Any) -> None:
+    settings.HAVEN_INTAKE_RATE_PER_MINUTE = 2
+    client = Client()
+    assert _post(client, "/intake/ask/", SUBMISSION).status_code == 201
+    assert _post(client, "/intake/ask/", SUBMISSION).status_code == 201
+    response = _post(client, "/intake/ask/", SUBMISSION)
+    assert response.status_code == 503
+    assert int(response["Retry-After"]) >= 60
+    assert "try again in a few minutes" in response.content.decode()
+    assert Request.objects.count() == 2
+
+
+def test_full_queue_gives_try_again_page(plain_key: IntakeKey, settings: Any) -> None:
+    settings.HAVEN_INTAKE_MAX_PENDING = 1
+    assert _post(Client(), "/intake/ask/", SUBMISSION).status_code == 201
+    response = _post(Client(), "/intake/ask/", SUBMISSION)
+    assert response.status_code == 503
+    assert "Retry-After" in response
+    assert Request.objects.count() == 1
+
+
+def test_closed_intake(db: None) -> None:
+    assert Client().get("/intake/ask/").status_code == 503
+    assert "not taking requests" in Client().get("/intake/").content.decode()
+
+
+def test_intake_only_urlconf_exposes_no_staff_route(plain_key: IntakeKey, settings: Any) -> None:
+    settings.ROOT_URLCONF = "haven.intake_urls"
+    client = Client()
+    for path in ("/accounts/login/", "/inbox/", "/audit/", "/api/v1/me", "/api/v1/openapi.json",
+                 "/api/v1/requests", "/admin/", "/keys/unseal/"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert "Page not found" in response.content.decode()
+    assert client.get("/").status_code == 302
+    assert client.get("/intake/").status_code == 200
+    assert client.get("/healthz").status_code == 200
+    assert _post(client, "/intake/ask/", SUBMISSION).status_code == 201
+
+
+def test_intake_only_setting_selects_the_urlconf() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HAVEN_INTAKE_ONLY": "1", "DJANGO_SETTINGS_MODULE": "haven.settings"}
+    out = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.ROOT_URLCONF)"],
+        env=env, capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "haven.intake_urls"
