@@ -102,6 +102,9 @@ INSTALLED_APPS = [
     "haven.accounts",
     "haven.keyring",
     "haven.people",
+    "haven.intake",
+    "haven.cases",
+    "haven.housing",
 ]
 
 MIDDLEWARE = [
@@ -117,12 +120,15 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "haven.accounts.middleware.SessionPolicyMiddleware",
     "haven.accounts.middleware.SecondFactorMiddleware",
+    "haven.keyring.middleware.SealedMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
 ]
 
-ROOT_URLCONF = "haven.urls"
+# `haven serve --intake-only` sets HAVEN_INTAKE_ONLY=1: only the public intake pages are routed.
+HAVEN_INTAKE_ONLY = _bool("HAVEN_INTAKE_ONLY", default=False)
+ROOT_URLCONF = "haven.intake_urls" if HAVEN_INTAKE_ONLY else "haven.urls"
 WSGI_APPLICATION = "haven.wsgi.application"
 
 TEMPLATES = [
@@ -217,7 +223,10 @@ OTP_STATIC_THROTTLE_FACTOR = 0
 
 # --- web hardening -----------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "no-referrer"
+# "same-origin", not "no-referrer": under "no-referrer" browsers send `Origin: null` with every
+# form POST and Django's CSRF origin check refuses them all. "same-origin" still sends nothing
+# to any other site, and pages make no request to another site anyway.
+SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_HSTS_SECONDS = 63072000  # sent only on requests that arrived over TLS
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
@@ -244,6 +253,10 @@ HAVEN_PERMISSIONS_POLICY = (
     "magnetometer=(), microphone=(), payment=(), usb=(), interest-cohort=()"
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+HAVEN_MAX_UPLOAD_MB = _int("HAVEN_MAX_UPLOAD_MB", default=25, minimum=1, maximum=10240)
+# No view may fall back to Django's handlers, which spool uploads to a plaintext temp file;
+# views that take files install keyring's encrypting handler themselves.
+FILE_UPLOAD_HANDLERS = ["haven.keyring.files.RefusingUploadHandler"]
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 200
 
 # --- i18n --------------------------------------------------------------------------------------
@@ -292,3 +305,13 @@ LOGGING: dict[str, Any] = {
 
 NINJA_PAGINATION_PER_PAGE = 50
 HAVEN_DEMO_MODE = _bool("HAVEN_DEMO_MODE", default=False)
+
+# --- anonymous intake (haven.intake; docs/intake.md) ---------------------------------------------
+HAVEN_INTAKE_RETENTION_DAYS = _int("HAVEN_INTAKE_RETENTION_DAYS", default=30, minimum=1, maximum=3650)
+HAVEN_INTAKE_MAX_PENDING = _int("HAVEN_INTAKE_MAX_PENDING", default=10000, minimum=1)
+HAVEN_INTAKE_RATE_PER_MINUTE = _int("HAVEN_INTAKE_RATE_PER_MINUTE", default=30000, minimum=1)
+HAVEN_INTAKE_MAX_BODY = _int("HAVEN_INTAKE_MAX_BODY", default=64 * 1024, minimum=4096,
+                             maximum=1024 * 1024)
+HAVEN_INTAKE_KDF_LOG2_N = _int("HAVEN_INTAKE_KDF_LOG2_N", default=12, minimum=10, maximum=20)
+HAVEN_INTAKE_ORG = os.environ.get("HAVEN_INTAKE_ORG") or ""
+HAVEN_INTAKE_EXIT_URL = os.environ.get("HAVEN_INTAKE_EXIT_URL") or "https://www.google.com/"

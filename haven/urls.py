@@ -8,6 +8,11 @@ urlpatterns = [
     path("", include("haven.core.urls")),
     path("accounts/", include("haven.accounts.urls")),
     path("audit/", include("haven.audit.urls")),
+    path("keyring/", include("haven.keyring.urls")),
+    path("inbox/", include("haven.intake.urls")),
+    path("cases/", include("haven.cases.urls")),
+    path("shelters/", include("haven.housing.urls")),
+    path("intake/", include("haven.intake.public_urls")),
     path("i18n/setlang/", public(set_language), name="set_language"),
     path("api/v1/", api.urls),
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import pytest
@@ -13,8 +12,33 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from haven.access.roles import Role
 from haven.accounts.models import Organization, User
 from tests.factories.accounts import PASSWORD, OrganizationFactory, UserFactory
+from tests.keyring.fixtures import (
+    agent_process,
+    data_dir,
+    local_agent,
+    sealed_middleware,
+    shares,
+    unsealed,
+)
 
-os.environ.setdefault("HAVEN_SECRET_KEY", "test-secret-key-0123456789abcdefghijklmnop")
+__all__ = ["agent_process", "data_dir", "local_agent", "sealed_middleware", "shares", "unsealed"]
+
+# Tests that arrange the keyring themselves (sealed, unsealed, a real agent) name one of these.
+KEYRING_FIXTURES = frozenset(
+    {"agent_process", "data_dir", "local_agent", "sealed_middleware", "shares", "unsealed"}
+)
+
+
+@pytest.fixture(autouse=True)
+def _server_unsealed(request: pytest.FixtureRequest) -> None:
+    """A test that uses the database but says nothing about the keyring runs against an
+    unsealed server (an in-process key agent), as staff normally meet it; the sealed state
+    has its own tests, which ask for the keyring fixtures above."""
+    names = set(request.fixturenames)
+    if names & KEYRING_FIXTURES:
+        return
+    if names & {"db", "transactional_db"} or request.node.get_closest_marker("django_db"):
+        request.getfixturevalue("unsealed")
 
 
 @pytest.fixture(autouse=True)

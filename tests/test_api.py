@@ -7,20 +7,28 @@ except for events that record the refusal itself).
 
 from __future__ import annotations
 
+import enum
+import typing
+from typing import Any
+
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from pydantic import BaseModel
 from schemathesis.checks import ignored_auth, negative_data_rejection, positive_data_acceptance
 
 from haven.access.roles import Role
 from haven.accounts import services
 from haven.accounts.models import ApiToken, User
+from haven.api import api
 from haven.audit.models import AuditEvent
 from haven.wsgi import application
 
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
 
 ROLE_FIXTURES = [r.value for r in Role]
+# Per-operation wrappers ninja builds itself; they never appear as components.
+WRAPPERS = frozenset({"PathParams", "BodyParams", "QueryParams", "FileParams", "FormParams", "Input", "NinjaResponseSchema"})
 
 
 def _counts() -> tuple[int, int]:
@@ -53,3 +61,35 @@ def test_api_operations_hold_their_contract(case: schemathesis.Case, token: str)
         new = AuditEvent.objects.filter(seq__gt=events_before).exclude(
             action__startswith="auth.")
         assert not new.exists(), "a rejected request wrote an audit event"
+
+
+def _named_types(model: Any, found: dict[str, set[Any]], seen: set[Any]) -> None:
+    """Every pydantic model and enum reachable from ``model``, by the name it gets in the
+    OpenAPI document."""
+    if model in seen:
+        return
+    seen.add(model)
+    if isinstance(model, type) and issubclass(model, (BaseModel, enum.Enum)):
+        found.setdefault(model.__name__, set()).add(model)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        for field in model.model_fields.values():
+            _named_types(field.annotation, found, seen)
+    for arg in typing.get_args(model):
+        _named_types(arg, found, seen)
+
+
+def test_schema_names_are_unique_so_the_document_describes_every_operation() -> None:
+    """ninja names components by class name; two classes with one name silently replace each
+    other in the document, and a client following it sends the wrong body."""
+    found: dict[str, set[Any]] = {}
+    seen: set[Any] = set()
+    for _prefix, router in api._routers:
+        for path_view in router.path_operations.values():
+            for operation in path_view.operations:
+                for model in operation.models:
+                    _named_types(model, found, seen)
+                for response in operation.response_models.values():
+                    _named_types(response, found, seen)
+    clashes = {name: classes for name, classes in found.items()
+               if len(classes) > 1 and name not in WRAPPERS}
+    assert clashes == {}

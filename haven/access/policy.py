@@ -32,20 +32,94 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.ACCOUNT_MANAGE,
             Perm.AUDIT_READ,
             Perm.AUDIT_VERIFY,
+            Perm.CASE_ASSIGN,
+            Perm.CASE_CREATE,
+            Perm.CASE_READ,
+            Perm.CASE_SUPERVISE,
+            Perm.CASE_TRANSITION,
+            Perm.CASE_UPDATE,
+            Perm.DOCUMENT_READ,
+            Perm.DOCUMENT_UPLOAD,
             Perm.KEYS_ROTATE,
             Perm.KEYS_SEAL,
             Perm.KEYS_UNSEAL,
+            Perm.NOTE_CREATE,
+            Perm.NOTE_READ,
+            Perm.NOTE_REDACT,
             Perm.PERSON_CREATE,
             Perm.PERSON_ERASE,
             Perm.PERSON_READ,
             Perm.PERSON_REVEAL,
+            Perm.PLACEMENT_MANAGE,
+            Perm.REFERRAL_MANAGE,
+            Perm.REQUEST_READ,
+            Perm.REQUEST_REPLY,
+            Perm.REQUEST_TRIAGE,
+            Perm.RISK_ASSESS,
+            Perm.SHELTER_ADDRESS,
+            Perm.SHELTER_MANAGE,
+            Perm.SHELTER_READ,
+            Perm.TASK_CREATE,
+            Perm.TASK_READ,
+            Perm.TASK_UPDATE,
             Perm.TOKEN_MANAGE,
+            Perm.VERIFICATION_APPROVE,
+            Perm.VERIFICATION_REQUEST,
+            Perm.VERIFICATION_SUBMIT,
         }
     ),
-    Role.CASEWORKER: frozenset({Perm.PERSON_CREATE, Perm.PERSON_READ, Perm.PERSON_REVEAL}),
-    Role.OPERATOR: frozenset({Perm.PERSON_CREATE, Perm.PERSON_READ}),
-    Role.VERIFIER: frozenset({Perm.PERSON_READ, Perm.PERSON_REVEAL}),
-    Role.LIAISON: frozenset(),
+    Role.CASEWORKER: frozenset(
+        {
+            Perm.CASE_READ,
+            Perm.CASE_TRANSITION,
+            Perm.CASE_UPDATE,
+            Perm.DOCUMENT_READ,
+            Perm.DOCUMENT_UPLOAD,
+            Perm.NOTE_CREATE,
+            Perm.NOTE_READ,
+            Perm.PERSON_CREATE,
+            Perm.PERSON_READ,
+            Perm.PERSON_REVEAL,
+            Perm.PLACEMENT_MANAGE,
+            Perm.RISK_ASSESS,
+            Perm.SHELTER_READ,
+            Perm.TASK_CREATE,
+            Perm.TASK_READ,
+            Perm.TASK_UPDATE,
+            Perm.VERIFICATION_REQUEST,
+        }
+    ),
+    Role.OPERATOR: frozenset(
+        {
+            Perm.CASE_CREATE,
+            Perm.CASE_READ,
+            Perm.CASE_TRANSITION,
+            Perm.NOTE_CREATE,
+            Perm.NOTE_READ,
+            Perm.PERSON_CREATE,
+            Perm.PERSON_READ,
+            Perm.REQUEST_READ,
+            Perm.REQUEST_REPLY,
+            Perm.REQUEST_TRIAGE,
+            Perm.TASK_READ,
+            Perm.TASK_UPDATE,
+            Perm.VERIFICATION_REQUEST,
+        }
+    ),
+    Role.VERIFIER: frozenset(
+        {
+            Perm.CASE_READ,
+            Perm.DOCUMENT_READ,
+            Perm.NOTE_CREATE,
+            Perm.NOTE_READ,
+            Perm.PERSON_READ,
+            Perm.PERSON_REVEAL,
+            Perm.TASK_READ,
+            Perm.TASK_UPDATE,
+            Perm.VERIFICATION_SUBMIT,
+        }
+    ),
+    Role.LIAISON: frozenset({Perm.CASE_READ}),
     Role.AUDITOR: frozenset({Perm.AUDIT_READ, Perm.AUDIT_VERIFY}),
 }
 
@@ -89,7 +163,11 @@ def has_perm(user: Any, perm: Perm, obj: Any = None) -> bool:
         return False
     if obj is None:
         return True
-    return _same_org(user, obj)
+    if not _same_org(user, obj):
+        return False
+    meta = getattr(obj, "_meta", None)
+    rule = _OBJECT_RULES.get(meta.label) if meta is not None else None
+    return rule(user, perm, obj) if rule is not None else True
 
 
 def require(user: Any, perm: Perm, obj: Any = None) -> None:
@@ -118,3 +196,122 @@ def org_scoped(user: Any, perm: Perm, qs: QuerySet[Any]) -> QuerySet[Any]:
     if perm not in role_perms(user):
         return qs.none()
     return qs.filter(organization_id=user.organization_id)
+
+
+# --- cases: object rules (haven.cases, haven.housing) --------------------------------------------
+#
+# Need-to-know: a coordinator sees every case of the organization; anyone else reaches a case
+# only through their own link to it — the caseworker it is assigned to, the operator who opened
+# it, a verifier it was sent to, a partner liaison it was referred to. A case suspended for
+# security, or whose verification found it suspect, is hidden from everyone but coordinators.
+
+CASE_REACH: dict[Role, str] = {
+    Role.CASEWORKER: "assigned",
+    Role.OPERATOR: "opened",
+    Role.VERIFIER: "verifying",
+    Role.LIAISON: "referred",
+}
+
+
+def _hidden_from_team(case: Any) -> bool:
+    from haven.cases.models import Outcome, Status
+
+    return bool(case.status == Status.SUSPENDED or case.verification_outcome == Outcome.SUSPECT)
+
+
+def _reaches_case(user: Any, case: Any) -> bool:
+    if Perm.CASE_SUPERVISE in role_perms(user):
+        return True
+    if _hidden_from_team(case):
+        return False
+    role = _role(user)
+    reach = CASE_REACH.get(role) if role is not None else None
+    if reach == "assigned":
+        return bool(case.assigned_to_id == user.pk)
+    if reach == "opened":
+        return bool(case.opened_by_id == user.pk)
+    if reach == "verifying":
+        return bool(case.verifications.filter(verifier=user).exists())
+    if reach == "referred":
+        return bool(case.referrals.filter(liaison=user, active=True).exists())
+    return False
+
+
+def _case_rule(user: Any, perm: Perm, case: Any) -> bool:
+    if not _reaches_case(user, case):
+        return False
+    if perm == Perm.VERIFICATION_SUBMIT:
+        # The person who opened a case cannot also vouch for it.
+        return bool(case.opened_by_id != user.pk)
+    return True
+
+
+_OBJECT_RULES: dict[str, Any] = {"cases.Case": _case_rule}
+
+
+def cases_visible_to(user: Any, qs: QuerySet[Any]) -> QuerySet[Any]:
+    """The cases ``user`` may see: the queryset form of ``_reaches_case``."""
+    from django.db.models import Exists, OuterRef
+
+    from haven.cases.models import Outcome, Referral, Status, Verification
+
+    perms = role_perms(user)
+    if Perm.CASE_READ not in perms:
+        return qs.none()
+    qs = qs.filter(organization_id=user.organization_id)
+    if Perm.CASE_SUPERVISE in perms:
+        return qs
+    qs = qs.exclude(status=Status.SUSPENDED).exclude(verification_outcome=Outcome.SUSPECT)
+    role = _role(user)
+    reach = CASE_REACH.get(role) if role is not None else None
+    if reach == "assigned":
+        return qs.filter(assigned_to=user)
+    if reach == "opened":
+        return qs.filter(opened_by=user)
+    if reach == "verifying":
+        return qs.filter(Exists(Verification.objects.filter(case=OuterRef("pk"), verifier=user)))
+    if reach == "referred":
+        return qs.filter(Exists(Referral.objects.filter(case=OuterRef("pk"), liaison=user,
+                                                        active=True)))
+    return qs.none()
+
+
+def may_transition_case(user: Any, case: Any, to: str) -> bool:
+    """Those who run a case (caseworker, coordinator) move it wherever its lifecycle allows;
+    the operator who opened it may only send it to verification, back to intake, or pause,
+    suspend or withdraw it."""
+    from haven.cases.models import Status
+
+    if not has_perm(user, Perm.CASE_TRANSITION, case):
+        return False
+    if Perm.CASE_UPDATE in role_perms(user):
+        return True
+    return to in (Status.INTAKE, Status.VERIFICATION, Status.ON_HOLD, Status.WITHDRAWN,
+                  Status.SUSPENDED)
+
+
+def case_referral_only(user: Any) -> bool:
+    """A partner liaison sees a referred case through its referral's shared fields only."""
+    return Perm.CASE_READ in role_perms(user) and Perm.PERSON_READ not in role_perms(user)
+
+
+def note_visibilities(user: Any, case: Any) -> tuple[str, ...]:
+    """Which note visibilities ``user`` may read and write on ``case``: the case team's notes
+    for everyone on it, verifier notes also for its verifiers, coordinator notes for
+    coordinators only."""
+    from haven.cases.models import Visibility
+
+    if not has_perm(user, Perm.NOTE_READ, case):
+        return ()
+    if Perm.CASE_SUPERVISE in role_perms(user):
+        return tuple(Visibility.values)
+    if case.verifications.filter(verifier=user).exists():
+        return (Visibility.TEAM, Visibility.VERIFIER)
+    return (Visibility.TEAM,)
+
+
+def may_approve_verification(user: Any, verification: Any) -> bool:
+    """"Verified" needs a second person: a coordinator who neither verified nor opened the case."""
+    case = verification.case
+    return (has_perm(user, Perm.VERIFICATION_APPROVE, case)
+            and verification.verifier_id != user.pk and case.opened_by_id != user.pk)

@@ -3,7 +3,7 @@ from datetime import datetime
 from uuid import UUID
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 from pydantic import Field
 
 from haven.access.decorators import api_requires, api_staff
@@ -82,11 +82,11 @@ def users(request: HttpRequest, q: str = "") -> object:
 
 @router.post("/users", response={201: UserOut}, summary="Create a staff account")
 @api_requires(Perm.ACCOUNT_MANAGE)
-def user_create(request: HttpRequest, payload: UserIn) -> tuple[int, object]:
+def user_create(request: HttpRequest, payload: UserIn) -> Status[User]:
     actor = _actor(request)
     user = services.user_create(actor=actor, organization=actor.organization,
                                 **payload.model_dump())
-    return 201, user
+    return Status(201, user)
 
 
 @router.post("/users/{user_id}/active", response=UserOut, summary="Disable or enable an account")

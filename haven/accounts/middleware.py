@@ -7,6 +7,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.messages.storage import default_storage
 from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
 from django.shortcuts import redirect
 from django.utils.translation import gettext as _
@@ -31,9 +32,21 @@ class SessionPolicyMiddleware:
         if request.user.is_authenticated and not _is_api(request):
             reason = services.session_touch(request)
             if reason is not None:
-                messages.info(request, reason)
-                return redirect(settings.LOGIN_URL)
+                response = redirect(settings.LOGIN_URL)
+                _tell(request, response, reason)
+                return response
         return self.get_response(request)
+
+
+def _tell(request: HttpRequest, response: HttpResponse, message: str) -> None:
+    """Leave ``message`` for the login page. This middleware runs before Django's message
+    middleware has given the request a store, so it opens and saves one itself."""
+    if hasattr(request, "_messages"):
+        messages.info(request, message)
+        return
+    store = default_storage(request)
+    store.add(messages.INFO, message)
+    store.update(response)
 
 
 class SecondFactorMiddleware:

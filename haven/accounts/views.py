@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import io
+from urllib.parse import urlencode
+
 import segno
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -23,6 +26,11 @@ def _user(request: HttpRequest) -> User:
     return request.user
 
 
+def _posted(request: HttpRequest) -> QueryDict | None:
+    """The POST data to bind a form to; an empty POST is bound too, so it shows its errors."""
+    return request.POST if request.method == "POST" else None
+
+
 def _next(request: HttpRequest, default: str = "core:dashboard") -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
@@ -34,7 +42,7 @@ def _next(request: HttpRequest, default: str = "core:dashboard") -> str:
 def login(request: HttpRequest) -> HttpResponse:
     if services.second_factor_passed(request.user):
         return redirect("core:dashboard")
-    form = forms.LoginForm(request.POST or None)
+    form = forms.LoginForm(_posted(request))
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
@@ -61,7 +69,7 @@ def verify(request: HttpRequest) -> HttpResponse:
     user = _user(request)
     if not services.has_confirmed_device(user):
         return redirect("accounts:enrol")
-    form = forms.CodeForm(request.POST or None)
+    form = forms.CodeForm(_posted(request))
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
@@ -79,13 +87,27 @@ def verify(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/verify.html", {"form": form}, status=status)
 
 
+def _enrol_refusal(request: HttpRequest) -> HttpResponse | None:
+    """A user who already has a second factor replaces it only after re-authenticating, so a
+    stolen session cannot swap the factor (and take new recovery codes) to keep its access."""
+    user = _user(request)
+    if not services.has_confirmed_device(user):
+        return None
+    if not services.second_factor_passed(user):
+        return redirect("accounts:verify")
+    if not services.recent_auth_ok(request):
+        return redirect(f"{reverse('accounts:reauth')}?{urlencode({'next': reverse('accounts:enrol')})}")
+    return None
+
+
 @enrolment
 def enrol(request: HttpRequest) -> HttpResponse:
     user = _user(request)
-    if services.has_confirmed_device(user) and not services.second_factor_passed(user):
-        return redirect("accounts:verify")
+    refusal = _enrol_refusal(request)
+    if refusal is not None:
+        return refusal
     device = services.totp_device_pending(user=user)
-    form = forms.CodeForm(request.POST or None)
+    form = forms.CodeForm(_posted(request))
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
@@ -105,9 +127,16 @@ def enrol(request: HttpRequest) -> HttpResponse:
 
 @enrolment
 def enrol_qr(request: HttpRequest) -> HttpResponse:
+    refusal = _enrol_refusal(request)
+    if refusal is not None:
+        return refusal
     device = services.totp_device_pending(user=_user(request))
-    svg = segno.make(device.config_url, error="m").svg_inline(scale=5, dark="#1d2a33")
-    return HttpResponse(svg, content_type="image/svg+xml")
+    # A standalone SVG document (with its xmlns), not svg_inline(): browsers render an <img>
+    # of an SVG without the namespace as nothing.
+    svg = io.BytesIO()
+    segno.make(device.config_url, error="m").save(svg, kind="svg", xmldecl=False, scale=5,
+                                                  dark="#1d2a33")
+    return HttpResponse(svg.getvalue(), content_type="image/svg+xml")
 
 
 @enrolment
@@ -120,7 +149,7 @@ def logout(request: HttpRequest) -> HttpResponse:
 
 @staff
 def reauth(request: HttpRequest) -> HttpResponse:
-    form = forms.ReauthForm(request.POST or None)
+    form = forms.ReauthForm(_posted(request))
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
@@ -128,6 +157,9 @@ def reauth(request: HttpRequest) -> HttpResponse:
                                     password=form.cleaned_data["password"],
                                     code=form.cleaned_data["code"])
         except HavenError as exc:
+            if not request.user.is_authenticated:
+                messages.error(request, exc.message)
+                return redirect("accounts:login")
             form.add_error(None, exc.message)
             status = 400
         else:
@@ -159,7 +191,7 @@ def sessions_end_others(request: HttpRequest) -> HttpResponse:
 
 @staff
 def password_change(request: HttpRequest) -> HttpResponse:
-    form = forms.PasswordChangeForm(request.POST or None)
+    form = forms.PasswordChangeForm(_posted(request))
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
@@ -229,7 +261,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
 @requires(Perm.ACCOUNT_MANAGE)
 def user_create(request: HttpRequest) -> HttpResponse:
     actor = _user(request)
-    form = forms.UserCreateForm(request.POST or None)
+    form = forms.UserCreateForm(_posted(request))
     status = 200
     if request.method == "POST" and form.is_valid():
         try:

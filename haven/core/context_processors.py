@@ -13,10 +13,13 @@ from haven.accounts.services import second_factor_passed
 
 NAV: list[tuple[str, Any, Perm | None]] = [
     ("core:dashboard", _("Dashboard"), None),
+    ("cases:dashboard", _("My work"), Perm.CASE_READ),
+    ("cases:list", _("Cases"), Perm.CASE_READ),
+    ("shelters:board", _("Shelters"), Perm.SHELTER_READ),
     ("people:list", _("People"), Perm.PERSON_READ),
     ("audit:list", _("Audit log"), Perm.AUDIT_READ),
     ("accounts:user_list", _("Users"), Perm.ACCOUNT_MANAGE),
-    ("keyring:status", _("Keys"), Perm.KEYS_SEAL),
+    ("keyring:unseal", _("Keys"), Perm.KEYS_UNSEAL),
 ]
 
 
