@@ -127,6 +127,16 @@ EXPECTED: dict[str, Access] = {
     "POST /api/v1/shelters/<shelter_id>/transition": perm(Perm.SHELTER_MANAGE),
     "POST /api/v1/tasks": perm(Perm.TASK_CREATE),
     "POST /api/v1/tasks/<task_id>/transition": perm(Perm.TASK_UPDATE),
+    # Keyring: unsealing and sealing; the sealed notice is for any staff member.
+    "/keyring/unseal/": perm(Perm.KEYS_UNSEAL),
+    "/keyring/sealed/": STAFF,
+    "/keyring/seal/": perm(Perm.KEYS_SEAL),
+    # People (API): encrypted records, found through blind indexes.
+    "GET /api/v1/people": perm(Perm.PERSON_READ),
+    "POST /api/v1/people": perm(Perm.PERSON_CREATE),
+    "DELETE /api/v1/people/<person_id>": perm(Perm.PERSON_ERASE),
+    "POST /api/v1/people/<person_id>/files": perm(Perm.PERSON_CREATE),
+    "GET /api/v1/people/<person_id>/files/<file_id>": perm(Perm.PERSON_REVEAL),
     # Intake: requesters are anonymous by design; staff read and answer in the inbox.
     "/intake/": PUBLIC,
     "/intake/ask/": PUBLIC,
