@@ -115,7 +115,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    "haven.core.csrf.NoReferrerCsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "haven.accounts.middleware.SessionPolicyMiddleware",
@@ -223,10 +223,10 @@ OTP_STATIC_THROTTLE_FACTOR = 0
 
 # --- web hardening -----------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True
-# "same-origin", not "no-referrer": under "no-referrer" browsers send `Origin: null` with every
-# form POST and Django's CSRF origin check refuses them all. "same-origin" still sends nothing
-# to any other site, and pages make no request to another site anyway.
-SECURE_REFERRER_POLICY = "same-origin"
+# No page tells any site, this one included, where the user came from. Browsers then send
+# `Origin: null` on form posts; haven.core.csrf accepts those when Fetch Metadata says the
+# post came from this origin.
+SECURE_REFERRER_POLICY = "no-referrer"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_HSTS_SECONDS = 63072000  # sent only on requests that arrived over TLS
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True

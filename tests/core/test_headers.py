@@ -33,9 +33,7 @@ def _problems(response: Any, secure: bool = False) -> list[str]:  # noqa: PLR091
     for name, sources in directives.items():
         if any(s not in {"'self'", "'none'"} for s in sources):
             found.append(f"CSP {name} allows another origin: {sources}")
-    # The issue asks for no-referrer; settings chose same-origin so browsers' CSRF Origin
-    # check works. Either way no URL is ever sent to another site.
-    if response.get("Referrer-Policy") not in {"no-referrer", "same-origin"}:
+    if response.get("Referrer-Policy") != "no-referrer":
         found.append(f"Referrer-Policy: {response.get('Referrer-Policy')!r}")
     expected = {
         "X-Content-Type-Options": "nosniff",
