@@ -241,11 +241,12 @@ def reauthenticate(*, request: HttpRequest, user: User, password: str, code: str
     """Check the password and a fresh code again before a sensitive action."""
     if user.is_locked():
         raise AccountLocked(_lock_message(user))
-    if not user.check_password(password):
+    if not user.check_password(password) or _verify_code(user, code) is None:
         _register_failure(user, stage="reauth")
-        raise LoginFailed(_("Wrong password or code."))
-    if _verify_code(user, code) is None:
-        _register_failure(user, stage="reauth")
+        if user.is_locked():
+            # Guessing from inside a session is still guessing: the lock ends the session too.
+            logout(request=request, reason="locked")
+            raise AccountLocked(_lock_message(user))
         raise LoginFailed(_("Wrong password or code."))
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(failed_logins=0)
@@ -293,7 +294,9 @@ def totp_enrol_confirm(*, request: HttpRequest, user: User, code: str) -> list[s
 def _recovery_codes_replace(user: User) -> list[str]:
     StaticDevice.objects.filter(user=user).delete()
     device = StaticDevice.objects.create(user=user, name="recovery", confirmed=True)
-    codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(4)}" for _ in range(RECOVERY_CODE_COUNT)]
+    # django-otp stores a static token in 16 characters at most (PostgreSQL enforces it): 15 here,
+    # 56 random bits, single-use and behind the account lockout.
+    codes = [f"{secrets.token_hex(4)}-{secrets.token_hex(3)}" for _ in range(RECOVERY_CODE_COUNT)]
     StaticToken.objects.bulk_create([StaticToken(device=device, token=c) for c in codes])
     return codes
 
@@ -443,8 +446,9 @@ def token_revoke(*, actor: User | None, token_id: Any) -> ApiToken:
     token = ApiToken.objects.select_related("user").filter(pk=token_id).first()
     if token is None:
         raise NotFound(_("No such token."))
-    if actor is not None and token.user_id != actor.pk:
-        policy.require(actor, Perm.TOKEN_MANAGE, token.user)
+    if (actor is not None and token.user_id != actor.pk
+            and not policy.has_perm(actor, Perm.TOKEN_MANAGE, token.user)):
+        raise NotFound(_("No such token."))  # never confirm that another's token exists
     if token.revoked_at is not None:
         raise Conflict(_("That token is already revoked."))
     with transaction.atomic():
@@ -470,3 +474,30 @@ def token_authenticate(raw: str) -> User | None:
     if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     return token.user
+
+
+# --- organizations (operators, at the command line) ---------------------------------------------
+
+
+def organization_create(*, slug: str, name: str, is_demo: bool = False) -> Organization:
+    """Create an organization. Only operators do this, at the command line (`haven org create`).
+
+    A demo organization lets `haven demo-code` print its users' current codes, so a real
+    organization must never be one: that flag is set only by `haven demo`.
+    """
+    slug, name = slug.strip(), name.strip()
+    errors: dict[str, list[str]] = {}
+    if not 1 <= len(slug) <= 64 or not all(c.islower() or c.isdigit() or c == "-" for c in slug):
+        errors["slug"] = [_("Use 1–64 lower-case letters, digits or dashes.")]
+    elif Organization.objects.filter(slug=slug).exists():
+        errors["slug"] = [_("That slug is taken.")]
+    if not 1 <= len(name) <= 200:
+        errors["name"] = [_("Give a name of 1–200 characters.")]
+    if errors:
+        raise ValidationFailed(_("The organization was not created. Fix the fields below."),
+                               fields=errors)
+    with transaction.atomic():
+        org = Organization.objects.create(slug=slug, name=name, is_demo=is_demo)
+        record(actor=None, action="organization.created", object_type="organization",
+               object_id=org.pk, organization_id=org.pk, data={"demo": is_demo})
+    return org
