@@ -1,0 +1,218 @@
+"""Server time of the caseworker's pages with 100,000 seeded people, on SQLite and PostgreSQL.
+
+    .venv/bin/python bench/bench_cases.py [--people 100000] [--requests 100]
+                                          [--backends sqlite,postgres]
+
+For each backend a child process gets a scratch database (a SQLite file in a temporary data
+folder; a fresh `haven_bench` database on 127.0.0.1:5432), migrates, initialises and unseals
+the keyring in-process, seeds ``--people`` with `haven seed`, logs staff in through the real
+login and second-factor pages, then times requests through Django's full handler and
+middleware stack (``django.test.Client``: no network, so this is server time): a plain
+"hello" view as the yardstick, the dashboard, the case list, a name search (Cyrillic and
+Latin) and case pages. Medians and 95th percentiles go to bench/results/cases.json.
+Not a test: numbers depend on the machine (this one is shared with other work).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import types
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results" / "cases.json"
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+PG_DB = "haven_bench"
+
+
+def stats(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"n": len(samples), "median_ms": round(statistics.median(samples) * 1000, 2),
+            "p95_ms": round(p95 * 1000, 2), "max_ms": round(ordered[-1] * 1000, 2)}
+
+
+def child(backend: str, people: int, requests: int) -> dict[str, Any]:
+    data = Path(tempfile.mkdtemp(prefix="haven-bench-"))
+    try:
+        return _child(backend, people, requests, data)
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def _child(backend: str, people: int, requests: int, data: Path) -> dict[str, Any]:  # noqa: PLR0915 - one linear script
+    os.environ["HAVEN_DATA_DIR"] = str(data)
+    os.environ.setdefault("HAVEN_SECRET_KEY", "bench-secret-key-0123456789abcdefghijklmnop")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "haven.settings"
+    if backend == "postgres":
+        os.environ["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{PG_DB}"
+    else:
+        os.environ.pop("DATABASE_URL", None)
+    sys.path.insert(0, str(REPO))
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.http import HttpRequest, HttpResponse
+    from django.test import Client
+    from django.urls import clear_url_caches, path
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from haven import urls as haven_urls
+    from haven.access.decorators import public
+    from haven.access.roles import Role
+    from haven.accounts.models import Organization, User
+    from haven.cases.models import Case, Status
+    from haven.keyring import client, services
+    from haven.people.models import Person
+
+    @public
+    def hello(request: HttpRequest) -> HttpResponse:
+        return HttpResponse("hello")
+
+    urlconf = types.ModuleType("bench_cases_urls")
+    urlconf.urlpatterns = [path("bench/hello/", hello), *haven_urls.urlpatterns]  # type: ignore[attr-defined]
+    sys.modules["bench_cases_urls"] = urlconf
+    settings.ROOT_URLCONF = "bench_cases_urls"
+    settings.ALLOWED_HOSTS = ["testserver"]
+    settings.DEBUG = False
+    clear_url_caches()
+
+    out: dict[str, Any] = {"backend": backend, "people": people}
+    t0 = time.monotonic()
+    call_command("migrate", verbosity=0)
+    out["migrate_s"] = round(time.monotonic() - t0, 1)
+    with client.using(client.LocalTransport()):
+        shares = services.keys_init(actor=None, shares=3, threshold=2)
+        services.unseal_submit_share(actor=None, share=shares[0])
+        services.unseal_submit_share(actor=None, share=shares[1])
+        org = Organization.objects.create(name="Bench", slug="bench", is_demo=True)
+        password = "bench password that is long enough"  # noqa: S105 - a throwaway bench user
+        users = {}
+        for role in (Role.COORDINATOR, Role.CASEWORKER, Role.OPERATOR):
+            for i in range(1 if role != Role.CASEWORKER else 40):
+                user = User.objects.create_user(f"{role}{i}", password, organization=org,
+                                                role=role)
+                TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
+                users.setdefault(role, user)
+        t0 = time.monotonic()
+        call_command("seed", "--people", str(people), "--seed", "1", "--org", "bench")
+        out["seed_s"] = round(time.monotonic() - t0, 1)
+        out["cases"] = Case.objects.count()
+
+        def login(user: Any) -> Client:
+            c = Client()
+            assert c.post("/accounts/login/", {"username": user.username,
+                                               "password": password}).status_code == 302
+            device = TOTPDevice.objects.get(user=user)
+            code = str(totp(device.bin_key, step=device.step, t0=device.t0,
+                            digits=device.digits)).zfill(device.digits)
+            assert c.post("/accounts/verify/", {"code": code}).status_code == 302
+            return c
+
+        coord = login(users[Role.COORDINATOR])
+        worker = login(users[Role.CASEWORKER])
+        rng = random.Random(2)
+        names = [p.legal_name.split()[0] for p in Person.objects.order_by("?")[:20]]
+        latin = [p.other_names.split()[-1] for p in Person.objects.order_by("?")[:20]]
+        coord_cases = list(Case.objects.values_list("pk", flat=True)[:2000])
+        worker_cases = list(Case.objects.filter(assigned_to=users[Role.CASEWORKER]).exclude(
+            status=Status.SUSPENDED).values_list("pk", flat=True)[:500])
+        out["caseworker_cases"] = Case.objects.filter(assigned_to=users[Role.CASEWORKER]).count()
+
+        def measure(c: Client, make_url: Any) -> dict[str, float]:
+            for _ in range(5):  # warm-up: connections, template caches
+                assert c.get(make_url()).status_code == 200
+            samples = []
+            for _ in range(requests):
+                url = make_url()
+                start = time.perf_counter()
+                response = c.get(url)
+                samples.append(time.perf_counter() - start)
+                assert response.status_code == 200, (url, response.status_code)
+            return stats(samples)
+
+        anon = Client()
+        endpoints = {
+            "hello (plain Django view)": (anon, lambda: "/bench/hello/"),
+            "dashboard, caseworker": (worker, lambda: "/cases/dashboard/"),
+            "dashboard, coordinator": (coord, lambda: "/cases/dashboard/"),
+            "case list, coordinator (all cases)": (coord, lambda: "/cases/"),
+            "case list, coordinator, page 40, filtered": (
+                coord, lambda: "/cases/?status=active&priority=urgent&page=40"),
+            "case list, caseworker": (worker, lambda: "/cases/"),
+            "name search, coordinator (Cyrillic)": (coord, lambda: f"/cases/?q={rng.choice(names)}"),
+            "name search, coordinator (Latin)": (coord, lambda: f"/cases/?q={rng.choice(latin)}"),
+            "name search, caseworker": (worker, lambda: f"/cases/?q={rng.choice(names)}"),
+            "case page, coordinator": (coord, lambda: f"/cases/{rng.choice(coord_cases)}/"),
+            "case page, caseworker": (worker, lambda: f"/cases/{rng.choice(worker_cases)}/"),
+        }
+        out["endpoints"] = {}
+        for label, (c, make_url) in endpoints.items():
+            out["endpoints"][label] = measure(c, make_url)
+            print(f"  {backend:8} {label:45} {out['endpoints'][label]}", file=sys.stderr)
+    return out
+
+
+def reset_postgres() -> None:
+    import psycopg
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{PG_DB}"')
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--child", default="")
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.child, args.people, args.requests)))
+        return
+    runs = []
+    for backend in args.backends.split(","):
+        if backend == "postgres":
+            reset_postgres()
+        print(f"{backend}: seeding {args.people} people and measuring…", file=sys.stderr)
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", backend, "--people", str(args.people),
+             "--requests", str(args.requests)],
+            check=True, capture_output=True, text=True, cwd=REPO, timeout=7200)
+        sys.stderr.write(done.stderr)
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+        if backend == "postgres":
+            import psycopg
+
+            with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)')
+    result = {
+        "benchmark": "cases",
+        "what": "server time (Django handler + middleware, in-process client) per request",
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "cpus": os.cpu_count(), "note": "shared with other engineers' test runs"},
+        "runs": runs,
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(f"wrote {RESULTS}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,465 @@
+"""/api/v1/cases and /api/v1/tasks: the same services, policy and audit as the pages.
+
+Person fields are never in a case document; ``POST …/people/{person_id}/reveal`` returns one
+value and records the reveal, exactly like the page's reveal button.
+"""
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from haven.access import policy
+from haven.access.decorators import api_requires
+from haven.access.permissions import Perm
+from haven.accounts.models import User
+from haven.cases import selectors, services
+from haven.cases.models import (
+    Case,
+    CaseType,
+    ClosureReason,
+    Method,
+    Note,
+    Outcome,
+    Priority,
+    Relationship,
+    RiskLevel,
+    Task,
+    TaskStatus,
+    Visibility,
+)
+from haven.cases.models import (
+    Status as CaseStatus,
+)
+from haven.core.errors import ValidationFailed
+from haven.housing import selectors as housing_selectors
+from haven.housing import services as housing_services
+from haven.housing.models import EndReason, PlacementStatus
+from haven.keyring import keys
+
+router = Router(tags=["cases"])
+tasks_router = Router(tags=["tasks"])
+
+
+def _actor(request: HttpRequest) -> User:
+    user = request.auth  # type: ignore[attr-defined]  # set by TokenAuth
+    assert isinstance(user, User)  # noqa: S101 - the API's auth guarantees it
+    return user
+
+
+def _case(request: HttpRequest, case_id: UUID) -> Case:
+    return selectors.case_get(actor=_actor(request), pk=case_id)
+
+
+def _user(actor: User, user_id: UUID | None, field: str) -> User | None:
+    if user_id is None:
+        return None
+    user = User.objects.filter(pk=user_id, organization_id=actor.organization_id).first()
+    if user is None:
+        raise ValidationFailed("No such colleague.", fields={field: ["No such colleague."]})
+    return user
+
+
+# --- schemas ------------------------------------------------------------------------------------
+
+
+class CaseIn(Schema):
+    legal_name: str = Field(min_length=1, max_length=300)
+    other_names: str = Field(default="", max_length=1000)
+    phone: str = Field(default="", max_length=64)
+    case_type: CaseType = CaseType.EVACUATION
+    priority: Priority = Priority.NORMAL
+    summary: str = Field(default="", max_length=2000)
+
+
+class CaseFilter(Schema):
+    q: str = Field(default="", max_length=200,
+                   description="A case number, or a name or phone number in any script")
+    status: str = Field(default="", max_length=20)
+    priority: str = Field(default="", max_length=20)
+    risk: str = Field(default="", max_length=20)
+    assignee: str = Field(default="", max_length=40, description="A user id, `me` or `none`")
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0)
+
+
+class TaskFilter(Schema):
+    mine: bool = True
+    open_only: bool = True
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0)
+
+
+class CaseOut(Schema):
+    id: UUID
+    number: str
+    status: CaseStatus
+    paused_from: str
+    case_type: CaseType
+    priority: Priority
+    risk_level: str
+    triage_score: int
+    verification_outcome: str
+    assigned_to_id: UUID | None
+    opened_by_id: UUID | None
+    next_review: date | None
+    created_at: datetime
+
+
+class MemberOut(Schema):
+    id: UUID
+    person_id: UUID
+    relationship: Relationship
+    is_principal: bool
+    travels_with: bool
+    confidential: list[str]
+
+
+class CaseDetailOut(CaseOut):
+    members: list[MemberOut] = []
+    shared: dict[str, Any] = Field(default={}, description="For a partner liaison: the fields "
+                                   "the referral shares; every other field is withheld.")
+
+
+class TransitionIn(Schema):
+    to: CaseStatus
+    closure_reason: ClosureReason | None = None
+
+
+class AssignIn(Schema):
+    assignee_id: UUID | None = Field(description="A caseworker or coordinator; null unassigns.")
+
+
+class MemberIn(Schema):
+    legal_name: str = Field(min_length=1, max_length=300)
+    other_names: str = Field(default="", max_length=1000)
+    phone: str = Field(default="", max_length=64)
+    relationship: Relationship = Relationship.OTHER
+    travels_with: bool = True
+    confidential_fields: list[str] = []
+
+
+class RevealIn(Schema):
+    field: str = Field(min_length=1, max_length=32, description="legal_name, phone, story, …")
+
+
+class RevealOut(Schema):
+    field: str
+    value: str
+
+
+class VerificationRequestIn(Schema):
+    verifier_id: UUID
+
+
+class VerificationSubmitIn(Schema):
+    outcome: Outcome
+    methods: list[Method] = Field(description="At least one.")
+    narrative: str = Field(min_length=1, max_length=20000)
+    red_flags: str = Field(default="", max_length=20000)
+
+
+class ApproveIn(Schema):
+    approve: bool = True
+
+
+class VerificationOut(Schema):
+    id: UUID
+    state: str
+    outcome: str
+    verifier_id: UUID
+
+
+class RiskIn(Schema):
+    immediacy: RiskLevel
+    recommended_priority: Priority
+    next_review: date
+    threat_actors: str = Field(default="", max_length=20000)
+    incidents: str = Field(default="", max_length=20000)
+    exit_obstacles: str = Field(default="", max_length=20000)
+
+
+class NoteIn(Schema):
+    body: str = Field(min_length=1, max_length=20000)
+    visibility: Visibility = Visibility.TEAM
+
+
+class NoteOut(Schema):
+    id: UUID
+    visibility: Visibility
+    author_id: UUID | None
+    body: str
+    redacted: bool
+    created_at: datetime
+
+
+class TaskIn(Schema):
+    case_id: UUID
+    title: str = Field(min_length=1, max_length=500)
+    assignee_id: UUID | None = None
+    due: date | None = None
+    priority: Priority = Priority.NORMAL
+
+
+class TaskOut(Schema):
+    id: UUID
+    case_id: UUID
+    title: str
+    assignee_id: UUID | None
+    due: date | None
+    priority: Priority
+    status: TaskStatus
+    overdue: bool
+
+
+class TaskTransitionIn(Schema):
+    to: TaskStatus
+
+
+class PlacementIn(Schema):
+    person_id: UUID
+    shelter_id: UUID
+    planned_in: date | None = None
+
+
+class PlacementOut(Schema):
+    id: UUID
+    shelter_id: UUID
+    person_id: UUID
+    status: PlacementStatus
+    end_reason: str
+
+
+class PlacementTransitionIn(Schema):
+    to: PlacementStatus
+    end_reason: EndReason | None = None
+
+
+def _detail(actor: User, case: Case) -> CaseDetailOut:
+    out = CaseDetailOut.model_validate(case, from_attributes=True)
+    if policy.case_referral_only(actor):
+        view = selectors.case_view(actor=actor, case=case)
+        return out.model_copy(update={"shared": view.shared})
+    members = [MemberOut(id=m.pk, person_id=m.person_id, relationship=Relationship(m.relationship),
+                         is_principal=m.is_principal, travels_with=m.travels_with,
+                         confidential=m.confidential) for m in case.members.all()]
+    return out.model_copy(update={"members": members})
+
+
+def _note(note: Note) -> NoteOut:
+    return NoteOut(id=note.pk, visibility=Visibility(note.visibility), author_id=note.author_id,
+                   body=note.body, redacted=note.redacted_at is not None,
+                   created_at=note.created_at)
+
+
+def _task(task: Task) -> TaskOut:
+    return TaskOut(id=task.pk, case_id=task.case_id, title=task.title,
+                   assignee_id=task.assignee_id, due=task.due,
+                   priority=Priority(task.priority), status=TaskStatus(task.status),
+                   overdue=task.is_overdue)
+
+
+# --- cases --------------------------------------------------------------------------------------
+
+
+@router.get("", response=list[CaseOut],
+            summary="List cases, most urgent first; search by name or phone (any script) or number")
+@api_requires(Perm.CASE_READ)
+def case_list(request: HttpRequest, filters: Query[CaseFilter]) -> list[Case]:
+    f = filters
+    qs = selectors.case_list(actor=_actor(request), q=f.q, status=f.status,
+                             priority=f.priority, risk=f.risk, assignee=f.assignee)
+    return list(qs[f.offset: f.offset + f.limit])
+
+
+@router.post("", response={201: CaseDetailOut}, summary="Open a case with its principal")
+@api_requires(Perm.CASE_CREATE)
+def case_open(request: HttpRequest, payload: CaseIn) -> Status[CaseDetailOut]:
+    actor = _actor(request)
+    case = services.case_open(actor=actor, **payload.model_dump())
+    return Status(201, _detail(actor, case))
+
+
+@router.get("/{case_id}", response=CaseDetailOut,
+            summary="One case with its household (person fields are never included)")
+@api_requires(Perm.CASE_READ)
+def case_get(request: HttpRequest, case_id: UUID) -> CaseDetailOut:
+    return _detail(_actor(request), _case(request, case_id))
+
+
+@router.post("/{case_id}/transition", response=CaseOut,
+             summary="Move a case along its lifecycle (409 with the reason if not allowed)")
+@api_requires(Perm.CASE_TRANSITION)
+def case_transition(request: HttpRequest, case_id: UUID, payload: TransitionIn) -> Case:
+    return services.case_transition(actor=_actor(request), case=_case(request, case_id),
+                                    to=payload.to, closure_reason=payload.closure_reason or "")
+
+
+@router.post("/{case_id}/assign", response=CaseOut, summary="Assign or reassign the caseworker")
+@api_requires(Perm.CASE_ASSIGN)
+def case_assign(request: HttpRequest, case_id: UUID, payload: AssignIn) -> Case:
+    actor = _actor(request)
+    case = _case(request, case_id)
+    return services.case_assign(actor=actor, case=case,
+                                assignee=_user(actor, payload.assignee_id, "assignee_id"))
+
+
+@router.post("/{case_id}/members", response={201: MemberOut}, summary="Add a household member")
+@api_requires(Perm.CASE_UPDATE)
+def member_add(request: HttpRequest, case_id: UUID, payload: MemberIn) -> Status[MemberOut]:
+    member = services.member_add(actor=_actor(request), case=_case(request, case_id),
+                                 **payload.model_dump())
+    return Status(201, MemberOut(id=member.pk, person_id=member.person_id,
+                                 relationship=Relationship(member.relationship),
+                                 is_principal=member.is_principal,
+                                 travels_with=member.travels_with,
+                                 confidential=member.confidential))
+
+
+@router.post("/{case_id}/people/{person_id}/reveal", response=RevealOut,
+             summary="Reveal one sensitive value of a member (recorded in the audit log)")
+@api_requires(Perm.PERSON_REVEAL)
+def person_reveal(request: HttpRequest, case_id: UUID, person_id: UUID, payload: RevealIn
+                  ) -> RevealOut:
+    case = _case(request, case_id)
+    member = selectors.member_get(case=case, person_id=person_id)
+    value = services.person_reveal(actor=_actor(request), case=case, person=member.person,
+                                   field=payload.field)
+    return RevealOut(field=payload.field, value=value)
+
+
+@router.post("/{case_id}/verification", response={201: VerificationOut},
+             summary="Send the case to a verifier (not the person who opened it)")
+@api_requires(Perm.VERIFICATION_REQUEST)
+def verification_request(request: HttpRequest, case_id: UUID, payload: VerificationRequestIn
+                         ) -> Status[VerificationOut]:
+    actor = _actor(request)
+    verification = services.verification_request(
+        actor=actor, case=_case(request, case_id),
+        verifier=_user(actor, payload.verifier_id, "verifier_id"))
+    return Status(201, VerificationOut.model_validate(verification, from_attributes=True))
+
+
+@router.post("/{case_id}/verification/{verification_id}/submit", response=VerificationOut,
+             summary="The verifier's finding; “verified” then awaits a coordinator's approval")
+@api_requires(Perm.VERIFICATION_SUBMIT)
+def verification_submit(request: HttpRequest, case_id: UUID, verification_id: UUID,
+                        payload: VerificationSubmitIn) -> Any:
+    case = _case(request, case_id)
+    verification = selectors.verification_get(case=case, verification_id=verification_id)
+    return services.verification_submit(actor=_actor(request), verification=verification,
+                                        outcome=payload.outcome,
+                                        methods=[str(m) for m in payload.methods],
+                                        narrative=payload.narrative,
+                                        red_flags=payload.red_flags)
+
+
+@router.post("/{case_id}/verification/{verification_id}/approve", response=VerificationOut,
+             summary="A second person (a coordinator) approves “verified”, or returns it")
+@api_requires(Perm.VERIFICATION_APPROVE)
+def verification_approve(request: HttpRequest, case_id: UUID, verification_id: UUID,
+                         payload: ApproveIn) -> Any:
+    case = _case(request, case_id)
+    verification = selectors.verification_get(case=case, verification_id=verification_id)
+    return services.verification_approve(actor=_actor(request), verification=verification,
+                                         approve=payload.approve)
+
+
+@router.post("/{case_id}/risk", response={201: CaseOut}, summary="Record a risk assessment")
+@api_requires(Perm.RISK_ASSESS)
+def risk_assess(request: HttpRequest, case_id: UUID, payload: RiskIn) -> Status[Case]:
+    case = _case(request, case_id)
+    services.risk_assess(actor=_actor(request), case=case, **payload.model_dump())
+    case.refresh_from_db()
+    return Status(201, case)
+
+
+@router.get("/{case_id}/notes", response=list[NoteOut],
+            summary="The notes the token's user may read on this case (reading is recorded)")
+@api_requires(Perm.NOTE_READ)
+def note_list(request: HttpRequest, case_id: UUID) -> list[NoteOut]:
+    view = selectors.case_view(actor=_actor(request), case=_case(request, case_id))
+    return [_note(n) for n in view.notes]
+
+
+@router.post("/{case_id}/notes", response={201: NoteOut}, summary="Append a note")
+@api_requires(Perm.NOTE_CREATE)
+def note_add(request: HttpRequest, case_id: UUID, payload: NoteIn) -> Status[NoteOut]:
+    note = services.note_add(actor=_actor(request), case=_case(request, case_id),
+                             body=payload.body, visibility=payload.visibility)
+    return Status(201, _note(note))
+
+
+@router.post("/{case_id}/notes/{note_id}/redact", response=NoteOut,
+             summary="Redact a note for good (recorded)")
+@api_requires(Perm.NOTE_REDACT)
+def note_redact(request: HttpRequest, case_id: UUID, note_id: UUID) -> NoteOut:
+    actor = _actor(request)
+    case = _case(request, case_id)
+    note = selectors.note_get(actor=actor, case=case, note_id=note_id)
+    return _note(services.note_redact(actor=actor, note=note))
+
+
+@router.post("/{case_id}/placements", response={201: PlacementOut},
+             summary="Plan a member's placement in a shelter (409 when it is full)")
+@api_requires(Perm.PLACEMENT_MANAGE)
+def placement_add(request: HttpRequest, case_id: UUID, payload: PlacementIn
+                  ) -> Status[PlacementOut]:
+    actor = _actor(request)
+    case = _case(request, case_id)
+    member = selectors.member_get(case=case, person_id=payload.person_id)
+    shelter = housing_selectors.shelter_get(actor=actor, pk=payload.shelter_id)
+    placement = housing_services.placement_create(actor=actor, case=case, person=member.person,
+                                                  shelter=shelter, planned_in=payload.planned_in)
+    return Status(201, PlacementOut.model_validate(placement, from_attributes=True))
+
+
+@router.post("/{case_id}/placements/{placement_id}/transition", response=PlacementOut,
+             summary="Move in, or end a placement with a reason")
+@api_requires(Perm.PLACEMENT_MANAGE)
+def placement_transition(request: HttpRequest, case_id: UUID, placement_id: UUID,
+                         payload: PlacementTransitionIn) -> Any:
+    actor = _actor(request)
+    placement = housing_selectors.placement_get(actor=actor, case=_case(request, case_id),
+                                                placement_id=placement_id)
+    return housing_services.placement_transition(actor=actor, placement=placement,
+                                                 to=payload.to,
+                                                 end_reason=payload.end_reason or "")
+
+
+# --- tasks --------------------------------------------------------------------------------------
+
+
+@tasks_router.get("", response=list[TaskOut],
+                  summary="Tasks on visible cases: by default my own open ones, due first")
+@api_requires(Perm.TASK_READ)
+def task_list(request: HttpRequest, filters: Query[TaskFilter]) -> list[TaskOut]:
+    f = filters
+    tasks = list(selectors.task_list(actor=_actor(request), mine=f.mine, open_only=f.open_only)
+                 [f.offset: f.offset + f.limit])
+    keys.prefetch(tasks)
+    return [_task(t) for t in tasks]
+
+
+@tasks_router.post("", response={201: TaskOut}, summary="Add a task to a case")
+@api_requires(Perm.TASK_CREATE)
+def task_create(request: HttpRequest, payload: TaskIn) -> Status[TaskOut]:
+    actor = _actor(request)
+    case = selectors.case_get(actor=actor, pk=payload.case_id)
+    task = services.task_create(actor=actor, case=case, title=payload.title,
+                                assignee=_user(actor, payload.assignee_id, "assignee_id"),
+                                due=payload.due, priority=payload.priority)
+    return Status(201, _task(task))
+
+
+@tasks_router.post("/{task_id}/transition", response=TaskOut,
+                   summary="Mark a task done or cancelled, or reopen it")
+@api_requires(Perm.TASK_UPDATE)
+def task_transition(request: HttpRequest, task_id: UUID, payload: TaskTransitionIn) -> TaskOut:
+    actor = _actor(request)
+    task = selectors.task_get(actor=actor, task_id=task_id)
+    return _task(services.task_transition(actor=actor, task=task, to=payload.to))
+

@@ -1,0 +1,506 @@
+"""Cases: a household in danger, its verification, risk, notes, tasks and documents.
+
+Every value that could identify, locate or describe a person is an ``EncryptedTextField``.
+Case-level records (verification narrative, risk details, notes, task titles, document
+metadata) are sealed under the case's own data key; a person's profile under the person's
+key, so erasing a person shreds their profile with them. Status values are ``TextChoices``
+and change only through ``haven.cases.services``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import date
+from typing import Any, ClassVar, cast
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from haven.accounts.models import Organization, User
+from haven.core.models import BaseModel
+from haven.keyring.fields import EncryptedTextField
+from haven.people.models import Person
+
+# --- choices ------------------------------------------------------------------------------------
+
+
+class Status(models.TextChoices):
+    INTAKE = "intake", _("Intake")
+    VERIFICATION = "verification", _("Verification")
+    ACTIVE = "active", _("Active")
+    READY = "ready_to_travel", _("Ready to travel")
+    DEPARTED = "departed", _("Departed")
+    ARRIVED = "arrived", _("Arrived")
+    CLOSED = "closed", _("Closed")
+    ON_HOLD = "on_hold", _("On hold")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    SUSPENDED = "suspended", _("Suspended (security)")
+
+
+# The working path, in order; a paused case (on hold, suspended) resumes where it stood.
+WORKING: tuple[Status, ...] = (
+    Status.INTAKE, Status.VERIFICATION, Status.ACTIVE, Status.READY, Status.DEPARTED,
+    Status.ARRIVED,
+)
+PAUSED: tuple[Status, ...] = (Status.ON_HOLD, Status.SUSPENDED)
+OPEN: tuple[Status, ...] = (*WORKING, *PAUSED)
+FORWARD: dict[Status, tuple[Status, ...]] = {
+    Status.INTAKE: (Status.VERIFICATION,),
+    Status.VERIFICATION: (Status.ACTIVE, Status.INTAKE),
+    Status.ACTIVE: (Status.READY,),
+    Status.READY: (Status.DEPARTED, Status.ACTIVE),
+    Status.DEPARTED: (Status.ARRIVED,),
+    Status.ARRIVED: (Status.CLOSED,),
+}
+
+
+def allowed_targets(status: str, paused_from: str = "") -> tuple[Status, ...]:
+    """Every status a case in ``status`` may move to (before the service's guards).
+
+    On hold, withdrawn and suspended (security) are reachable from every open status; a paused
+    case resumes only to the status it was paused from; closed is final.
+    """
+    current = Status(status)
+    if current in WORKING:
+        return (*FORWARD[current], Status.ON_HOLD, Status.WITHDRAWN, Status.SUSPENDED)
+    resume = (Status(paused_from),) if paused_from in WORKING else ()
+    if current == Status.ON_HOLD:
+        return (*resume, Status.SUSPENDED, Status.WITHDRAWN, Status.CLOSED)
+    if current == Status.SUSPENDED:
+        return (*resume, Status.WITHDRAWN, Status.CLOSED)
+    if current == Status.WITHDRAWN:
+        return (Status.CLOSED,)
+    return ()
+
+
+class CaseType(models.TextChoices):
+    EVACUATION = "evacuation", _("Evacuation abroad")
+    RELOCATION = "relocation", _("Relocation inside the country")
+    SUPPORT = "support", _("Remote support")
+
+
+class Priority(models.TextChoices):
+    EMERGENCY = "emergency", _("Emergency")
+    URGENT = "urgent", _("Urgent")
+    NORMAL = "normal", _("Normal")
+
+
+class RiskLevel(models.TextChoices):
+    IMMINENT = "imminent", _("Imminent")
+    HIGH = "high", _("High")
+    MEDIUM = "medium", _("Medium")
+    LOW = "low", _("Low")
+
+
+class Outcome(models.TextChoices):
+    VERIFIED = "verified", _("Verified")
+    PARTIAL = "partial", _("Partially verified")
+    UNVERIFIABLE = "unverifiable", _("Unverifiable")
+    SUSPECT = "suspect", _("Suspect")
+
+
+class ClosureReason(models.TextChoices):
+    ARRIVED_SAFELY = "arrived_safely", _("Arrived safely")
+    WITHDRAWN = "withdrawn", _("Withdrawn by the person")
+    LOST_CONTACT = "lost_contact", _("Lost contact")
+    NOT_ELIGIBLE = "not_eligible", _("Not eligible")
+    DUPLICATE = "duplicate", _("Duplicate")
+    SECURITY = "security", _("Security concern")
+    OTHER = "other", _("Other")
+
+
+PRIORITY_WEIGHT = {Priority.EMERGENCY: 100, Priority.URGENT: 50, Priority.NORMAL: 0}
+RISK_WEIGHT = {RiskLevel.IMMINENT: 40, RiskLevel.HIGH: 25, RiskLevel.MEDIUM: 10, RiskLevel.LOW: 0}
+
+
+def triage_score(priority: str, risk_level: str, members: int = 1) -> int:
+    """Higher is more urgent: priority dominates, then risk, then household size (capped).
+
+    Lists order by it, so emergencies always come first and, among equals, the greater danger.
+    """
+    return (PRIORITY_WEIGHT.get(Priority(priority), 0)
+            + (RISK_WEIGHT.get(RiskLevel(risk_level), 0) if risk_level else 5)
+            + min(max(members, 1), 6) - 1)
+
+
+_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def new_case_number(rand: Any = None) -> str:
+    """``HV-XXXX-XXXX`` from a random source: never derived from a name, date or sequence."""
+    pick = rand.choice if rand is not None else secrets.choice
+    chars = "".join(pick(_CROCKFORD) for _ in range(8))
+    return f"HV-{chars[:4]}-{chars[4:]}"
+
+
+CASE_NUMBER_RE = re.compile(r"^HV-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
+
+
+# --- the case ------------------------------------------------------------------------------------
+
+
+class CaseQuerySet(models.QuerySet["Case"]):
+    def visible_to(self, user: Any) -> CaseQuerySet:
+        """Cases the user may see at all (policy.cases_visible_to decides)."""
+        from haven.access import policy
+
+        return cast("CaseQuerySet", policy.cases_visible_to(user, self))
+
+    def open(self) -> CaseQuerySet:
+        return self.filter(status__in=OPEN)
+
+
+class Case(BaseModel):
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="cases")
+    number = models.CharField(max_length=16, unique=True)
+    case_type = models.CharField(max_length=16, choices=CaseType.choices,
+                                 default=CaseType.EVACUATION)
+    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
+    risk_level = models.CharField(max_length=16, choices=RiskLevel.choices, blank=True)
+    triage_score = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.INTAKE)
+    paused_from = models.CharField(max_length=16, choices=Status.choices, blank=True)
+    verification_outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    assigned_to = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="assigned_cases")
+    opened_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="opened_cases")
+    closure_reason = models.CharField(max_length=16, choices=ClosureReason.choices, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    next_review = models.DateField(null=True, blank=True)
+    summary = EncryptedTextField(_("summary"))
+
+    objects: ClassVar[CaseQuerySet] = CaseQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["-triage_score", "-created_at"]
+        indexes = [
+            models.Index(fields=["organization", "status", "-triage_score"]),
+            models.Index(fields=["organization", "-triage_score", "-created_at"]),
+            models.Index(fields=["assigned_to", "status"]),
+            models.Index(fields=["opened_by"]),
+            models.Index(fields=["next_review"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def keyring_owner(self) -> tuple[str, str]:
+        return "cases.case", str(self.pk)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN
+
+
+class Relationship(models.TextChoices):
+    SELF = "self", _("Principal")
+    SPOUSE = "spouse", _("Spouse")
+    PARTNER = "partner", _("Partner")
+    CHILD = "child", _("Child")
+    PARENT = "parent", _("Parent")
+    SIBLING = "sibling", _("Sibling")
+    OTHER = "other", _("Other")
+
+
+class Member(BaseModel):
+    """One person of the case's household: relationship to the principal, whether they travel
+    with the household, and which of their fields must not be disclosed to the other members
+    (a member's orientation may be unknown to their own family)."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="members")
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="memberships")
+    relationship = models.CharField(max_length=16, choices=Relationship.choices,
+                                    default=Relationship.SELF)
+    is_principal = models.BooleanField(default=False)
+    travels_with = models.BooleanField(default=True)
+    confidential_fields = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-is_principal", "created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["case", "person"], name="one_membership_per_case"),
+        ]
+
+    def __str__(self) -> str:
+        return f"member {self.pk}"
+
+    @property
+    def confidential(self) -> list[str]:
+        return [f for f in self.confidential_fields.split(",") if f]
+
+
+PARTIAL_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+
+def parse_partial_date(text: str) -> tuple[int, int | None, int | None] | None:
+    """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` as parts; None when it is not a real date."""
+    match = PARTIAL_DATE_RE.match(text.strip())
+    if match is None:
+        return None
+    year, month, day = (int(g) if g else None for g in match.groups())
+    assert year is not None  # noqa: S101 - the pattern requires it
+    try:
+        date(year, month or 1, day or 1)
+    except ValueError:
+        return None
+    if not 1900 <= year <= timezone.now().year:
+        return None
+    return year, month, day
+
+
+class PersonProfile(models.Model):
+    """What a caseworker knows about a person beyond their names and phone.
+
+    Sealed under the *person's* data key (``people.person``), so erasing the person shreds it.
+    Aliases live in ``Person.other_names``, which is blind-indexed for search.
+    """
+
+    person = models.OneToOneField(Person, on_delete=models.CASCADE, primary_key=True,
+                                  related_name="profile")
+    birth_date = EncryptedTextField(_("birth date"))
+    nationality = EncryptedTextField(_("nationality"))
+    languages = EncryptedTextField(_("languages"))
+    contact_handle = EncryptedTextField(_("secure contact"))
+    duress_word = EncryptedTextField(_("duress word"))
+    coarse_location = EncryptedTextField(_("coarse location"))
+    story = EncryptedTextField(_("story"))
+    sogi = EncryptedTextField(_("sexual orientation and gender identity"))
+    health = EncryptedTextField(_("health"))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"profile of {self.person_id}"
+
+    def keyring_owner(self) -> tuple[str, str]:
+        return "people.person", str(self.person_id)
+
+
+# Every field a caseworker may reveal, in display order, with its label.
+PERSON_FIELDS: dict[str, Any] = {
+    "legal_name": _("Legal name"),
+    "other_names": _("Other names and aliases"),
+    "phone": _("Phone"),
+    "birth_date": _("Birth date"),
+    "nationality": _("Nationality"),
+    "languages": _("Languages"),
+    "contact_handle": _("Secure contact"),
+    "duress_word": _("Duress word"),
+    "coarse_location": _("Coarse location"),
+    "story": _("Story"),
+    "sogi": _("Orientation and gender identity"),
+    "health": _("Health"),
+}
+PROFILE_FIELDS = tuple(f for f in PERSON_FIELDS if f not in {"legal_name", "other_names", "phone"})
+
+
+# --- verification and risk ----------------------------------------------------------------------
+
+
+class VerificationState(models.TextChoices):
+    REQUESTED = "requested", _("Requested")
+    AWAITING_APPROVAL = "awaiting_approval", _("Awaiting a coordinator's approval")
+    CONCLUDED = "concluded", _("Concluded")
+
+
+class Method(models.TextChoices):
+    VIDEO_CALL = "video_call", _("Video call")
+    DOCUMENTS = "documents", _("Identity documents")
+    TRUSTED_REFERENCE = "reference", _("Reference from a trusted contact")
+    STORY_CHECK = "story_check", _("Consistency of the story")
+    OPEN_SOURCES = "open_sources", _("Open sources")
+
+
+class Verification(BaseModel):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="verifications")
+    verifier = models.ForeignKey(User, on_delete=models.PROTECT, related_name="verifications")
+    requested_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    state = models.CharField(max_length=20, choices=VerificationState.choices,
+                             default=VerificationState.REQUESTED)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices, blank=True)
+    methods = models.CharField(max_length=200, blank=True)
+    narrative = EncryptedTextField(_("narrative"))
+    red_flags = EncryptedTextField(_("red flags"))
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    approved_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["verifier", "state"])]
+
+    def __str__(self) -> str:
+        return f"verification {self.pk}"
+
+    def keyring_owner(self) -> tuple[str, str]:
+        return "cases.case", str(self.case_id)
+
+    @property
+    def method_list(self) -> list[str]:
+        return [m for m in self.methods.split(",") if m]
+
+
+class RiskAssessment(BaseModel):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="risk_assessments")
+    assessed_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    immediacy = models.CharField(max_length=16, choices=RiskLevel.choices)
+    recommended_priority = models.CharField(max_length=16, choices=Priority.choices)
+    next_review = models.DateField()
+    threat_actors = EncryptedTextField(_("threat actors"))
+    incidents = EncryptedTextField(_("incidents"))
+    exit_obstacles = EncryptedTextField(_("exit obstacles"))
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"risk assessment {self.pk}"
+
+    def keyring_owner(self) -> tuple[str, str]:
+        return "cases.case", str(self.case_id)
+
+
+# --- notes, tasks, documents, referrals ----------------------------------------------------------
+
+
+class Visibility(models.TextChoices):
+    TEAM = "team", _("Case team")
+    VERIFIER = "verifier", _("Verifier and coordinators only")
+    COORDINATOR = "coordinator", _("Coordinators only")
+
+
+class Note(BaseModel):
+    """Append-only: a note is never edited; a redaction blanks the body and is audited."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="notes")
+    author = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    visibility = models.CharField(max_length=16, choices=Visibility.choices,
+                                  default=Visibility.TEAM)
+    body = EncryptedTextField(_("note"))
+    redacted_at = models.DateTimeField(null=True, blank=True)
+    redacted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                                    related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"note {self.pk}"
+
+    def keyring_owner(self) -> tuple[str, str]:
+        return "cases.case", str(self.case_id)
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+TASK_TRANSITIONS: dict[TaskStatus, tuple[TaskStatus, ...]] = {
+    TaskStatus.OPEN: (TaskStatus.DONE, TaskStatus.CANCELLED),
+    TaskStatus.DONE: (TaskStatus.OPEN,),
+    TaskStatus.CANCELLED: (TaskStatus.OPEN,),
+}
+
+
+class TaskQuerySet(models.QuerySet["Task"]):
+    def overdue(self, today: date | None = None) -> TaskQuerySet:
+        return self.filter(status=TaskStatus.OPEN, due__lt=today or timezone.localdate())
+
+
+class Task(BaseModel):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="tasks")
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    title = EncryptedTextField(_("task"))
+    assignee = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="tasks")
+    due = models.DateField(null=True, blank=True)
+    priority = models.CharField(max_length=16, choices=Priority.choices, default=Priority.NORMAL)
+    status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.OPEN)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects: ClassVar[TaskQuerySet] = TaskQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        ordering = ["status", "due", "-created_at"]
+        indexes = [models.Index(fields=["assignee", "status", "due"]),
+                   models.Index(fields=["case", "status"])]
+
+    def __str__(self) -> str:
+        return f"task {self.pk}"
+
+    def keyring_owner(self) -> tuple[str, str]:
+        return "cases.case", str(self.case_id)
+
+    @property
+    def is_overdue(self) -> bool:
+        return (self.status == TaskStatus.OPEN and self.due is not None
+                and self.due < timezone.localdate())
+
+
+class DocType(models.TextChoices):
+    PASSPORT = "passport", _("Passport")
+    ID_CARD = "id_card", _("Identity card")
+    BIRTH_CERTIFICATE = "birth_certificate", _("Birth certificate")
+    EVIDENCE = "evidence", _("Evidence of persecution")
+    MEDICAL = "medical", _("Medical record")
+    PHOTO = "photo", _("Photograph")
+    OTHER = "other", _("Other")
+
+
+class Document(BaseModel):
+    """A file attached to a case, stored encrypted (keyring.files) under the case's key."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="documents")
+    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL,
+                               related_name="+")
+    doc_type = models.CharField(max_length=20, choices=DocType.choices, default=DocType.OTHER)
+    name = EncryptedTextField(_("file name"))
+    content_type = EncryptedTextField(_("content type"))
+    size = models.PositiveBigIntegerField()
+    uploaded_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"document {self.pk}"
+
+    def keyring_owner(self) -> tuple[str, str]:
+        return "cases.case", str(self.case_id)
+
+
+class SharedField(models.TextChoices):
+    """What a referral may show a partner: never names, contacts, story or verification."""
+
+    STATUS = "status", _("Status")
+    PRIORITY = "priority", _("Priority")
+    CASE_TYPE = "case_type", _("Case type")
+    HOUSEHOLD_SIZE = "household_size", _("Household size")
+    NATIONALITY = "nationality", _("Nationality")
+    LANGUAGES = "languages", _("Languages")
+
+
+class Referral(BaseModel):
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="referrals")
+    liaison = models.ForeignKey(User, on_delete=models.PROTECT, related_name="referrals")
+    shared_fields = models.CharField(max_length=200, blank=True)
+    active = models.BooleanField(default=True)
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["liaison", "active"])]
+
+    def __str__(self) -> str:
+        return f"referral {self.pk}"
+
+    @property
+    def shared(self) -> list[str]:
+        return [f for f in self.shared_fields.split(",") if f]

@@ -1,0 +1,61 @@
+"""Helpers shared by the case services: validation of choices and lengths, locking."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from haven.access.roles import Role
+from haven.core.errors import ValidationFailed
+from haven.keyring import keys
+
+
+def choice(value: str, choices: Any, field: str) -> str:
+    """``value`` if it is one of ``choices.values``; else a field error naming the options."""
+    if value not in choices.values:
+        raise ValidationFailed(
+            _("Not a valid choice."),
+            fields={field: [_("Choose one of: %(options)s.") % {
+                "options": ", ".join(str(v) for v in choices.values)}]},
+        )
+    return value
+
+
+def text(value: str, field: str, *, maximum: int, required: bool = False) -> str:
+    value = (value or "").strip()
+    if required and not value:
+        raise ValidationFailed(_("A required field is empty."),
+                               fields={field: [_("This field is required.")]})
+    if len(value) > maximum:
+        raise ValidationFailed(_("A field is too long."),
+                               fields={field: [_("At most %(n)d characters.") % {"n": maximum}]})
+    return value
+
+
+def subset(values: Iterable[str], choices: Any, field: str) -> str:
+    """A comma-joined list of distinct known choices, in the choices' order."""
+    wanted = {v for v in values if v}
+    unknown = wanted - set(choices.values)
+    if unknown:
+        raise ValidationFailed(_("Not a valid choice."),
+                               fields={field: [_("Unknown: %(v)s.") % {
+                                   "v": ", ".join(sorted(unknown))}]})
+    return ",".join(v for v in choices.values if v in wanted)
+
+
+def staff_member(user: Any, organization_id: Any, roles: Iterable[Role], field: str) -> Any:
+    """``user`` if an active member of the organization with one of ``roles``; else an error."""
+    if (user is None or not getattr(user, "is_active", False)
+            or user.organization_id != organization_id or user.role not in set(roles)):
+        raise ValidationFailed(_("Choose an active colleague with a suitable role."),
+                               fields={field: [_("Not an active colleague with a suitable role.")]})
+    return user
+
+
+def share_key(source: Any, *targets: Any) -> None:
+    """Give records sealed under ``source``'s data key that key, saving an unwrap per record."""
+    key = keys.data_key_for(source)
+    for target in targets:
+        setattr(target, keys.DK_ATTR, key)

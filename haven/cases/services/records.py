@@ -1,0 +1,187 @@
+"""Notes, tasks, documents and referrals attached to a case."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from haven.access import policy
+from haven.access.permissions import Perm
+from haven.access.roles import Role
+from haven.audit.services import record
+from haven.cases.models import (
+    TASK_TRANSITIONS,
+    Case,
+    DocType,
+    Document,
+    Member,
+    Note,
+    Outcome,
+    Priority,
+    Referral,
+    SharedField,
+    Status,
+    Task,
+    TaskStatus,
+    Visibility,
+)
+from haven.cases.services._common import choice, share_key, staff_member, subset, text
+from haven.core.errors import Conflict, ValidationFailed
+from haven.keyring import files
+from haven.people.models import Person
+
+MAX_NOTE = 20000
+MAX_TITLE = 500
+
+
+# --- notes ---------------------------------------------------------------------------------------
+
+
+def note_add(*, actor: Any, case: Case, body: str, visibility: str = Visibility.TEAM) -> Note:
+    """Append a note. Notes are never edited; the writer chooses who may read it, among the
+    visibilities they may read themselves."""
+    policy.require(actor, Perm.NOTE_CREATE, case)
+    choice(visibility, Visibility, "visibility")
+    if visibility not in policy.note_visibilities(actor, case):
+        raise ValidationFailed(_("You cannot write a note only others may read."),
+                               fields={"visibility": [_("Choose a visibility you can read.")]})
+    body = text(body, "body", maximum=MAX_NOTE, required=True)
+    with transaction.atomic():
+        note = Note(case=case, author=actor, visibility=visibility)
+        share_key(case, note)
+        note.body = body
+        note.save()
+        record(actor=actor, action="note.added", object_type="note", object_id=note.pk,
+               data={"case": str(case.pk), "visibility": visibility})
+    return note
+
+
+def note_redact(*, actor: Any, note: Note) -> Note:
+    """Blank a note's text for good (coordinators). The note stays in place, marked redacted;
+    the audit event says who redacted it and when."""
+    policy.require(actor, Perm.NOTE_REDACT, note.case)
+    with transaction.atomic():
+        locked = Note.objects.select_for_update().get(pk=note.pk)
+        if locked.redacted_at is not None:
+            raise Conflict(_("This note was already redacted."))
+        locked.body = ""
+        locked.redacted_at = timezone.now()
+        locked.redacted_by = actor
+        locked.save(update_fields=["body", "redacted_at", "redacted_by", "updated_at"])
+        record(actor=actor, action="note.redacted", object_type="note", object_id=locked.pk,
+               data={"case": str(locked.case_id)})
+    note.refresh_from_db()
+    return note
+
+
+# --- tasks ---------------------------------------------------------------------------------------
+
+
+def task_create(*, actor: Any, case: Case, title: str, assignee: Any = None,
+                due: date | None = None, priority: str = Priority.NORMAL,
+                person: Person | None = None) -> Task:
+    """A piece of work on a case, optionally for a colleague who can see the case."""
+    policy.require(actor, Perm.TASK_CREATE, case)
+    title = text(title, "title", maximum=MAX_TITLE, required=True)
+    choice(priority, Priority, "priority")
+    if assignee is not None:
+        staff_member(assignee, case.organization_id, tuple(Role), "assignee")
+        if not policy.has_perm(assignee, Perm.TASK_UPDATE, case):
+            raise ValidationFailed(_("That colleague cannot see this case."),
+                                   fields={"assignee": [_("Choose someone on the case.")]})
+    if person is not None and not Member.objects.filter(case=case, person=person).exists():
+        raise ValidationFailed(_("That person is not on this case."),
+                               fields={"person": [_("Choose a member of the case.")]})
+    with transaction.atomic():
+        task = Task(case=case, assignee=assignee, due=due, priority=priority, person=person,
+                    created_by=actor)
+        share_key(case, task)
+        task.title = title
+        task.save()
+        record(actor=actor, action="task.created", object_type="task", object_id=task.pk,
+               data={"case": str(case.pk), "assignee": str(assignee.pk if assignee else ""),
+                     "due": due.isoformat() if due else "", "priority": priority})
+    return task
+
+
+def task_transition(*, actor: Any, task: Task, to: str) -> Task:
+    """Mark a task done or cancelled, or reopen it."""
+    policy.require(actor, Perm.TASK_UPDATE, task.case)
+    choice(to, TaskStatus, "to")
+    with transaction.atomic():
+        locked = Task.objects.select_for_update().get(pk=task.pk)
+        current = locked.status
+        if to not in TASK_TRANSITIONS[TaskStatus(current)]:
+            raise Conflict(_("A task cannot move from “%(from)s” to “%(to)s”.") % {
+                "from": TaskStatus(current).label, "to": TaskStatus(to).label})
+        locked.status = to
+        locked.completed_at = timezone.now() if to == TaskStatus.DONE else None
+        locked.save(update_fields=["status", "completed_at", "updated_at"])
+        record(actor=actor, action="task.transitioned", object_type="task", object_id=locked.pk,
+               data={"case": str(locked.case_id), "from": current, "to": to})
+    task.refresh_from_db()
+    return task
+
+
+# --- documents -----------------------------------------------------------------------------------
+
+
+def document_attach(*, actor: Any, case: Case, upload: files.EncryptedUpload,
+                    doc_type: str = DocType.OTHER, person: Person | None = None) -> Document:
+    """Record a file that the encrypting upload handler already stored under the case's key."""
+    policy.require(actor, Perm.DOCUMENT_UPLOAD, case)
+    choice(doc_type, DocType, "doc_type")
+    if person is not None and not Member.objects.filter(case=case, person=person).exists():
+        raise ValidationFailed(_("That person is not on this case."),
+                               fields={"person": [_("Choose a member of the case.")]})
+    with transaction.atomic():
+        doc = Document(id=upload.file_id, case=case, person=person, doc_type=doc_type,
+                       size=upload.size or 0, uploaded_by=actor)
+        share_key(case, doc)
+        doc.name = (upload.name or "file")[:255]
+        doc.content_type = (upload.content_type or "application/octet-stream")[:100]
+        doc.save()
+        record(actor=actor, action="document.added", object_type="document", object_id=doc.pk,
+               data={"case": str(case.pk), "doc_type": doc_type, "size": upload.size})
+    return doc
+
+
+# --- referrals -----------------------------------------------------------------------------------
+
+
+def referral_create(*, actor: Any, case: Case, liaison: Any, shared_fields: Iterable[str]
+                    ) -> Referral:
+    """Share a case with a partner liaison, showing them only ``shared_fields``.
+
+    A case found suspect, or suspended for security, is never shared.
+    """
+    policy.require(actor, Perm.REFERRAL_MANAGE, case)
+    staff_member(liaison, case.organization_id, (Role.LIAISON,), "liaison")
+    shared = subset(shared_fields, SharedField, "shared_fields")
+    if case.verification_outcome == Outcome.SUSPECT or case.status == Status.SUSPENDED:
+        raise Conflict(_("A suspect or suspended case is never shared with partners."))
+    with transaction.atomic():
+        referral = Referral.objects.create(case=case, liaison=liaison, shared_fields=shared,
+                                           created_by=actor)
+        record(actor=actor, action="case.referred", object_type="referral",
+               object_id=referral.pk, data={"case": str(case.pk), "liaison": str(liaison.pk),
+                                            "fields": referral.shared})
+    return referral
+
+
+def referral_withdraw(*, actor: Any, referral: Referral) -> Referral:
+    policy.require(actor, Perm.REFERRAL_MANAGE, referral.case)
+    with transaction.atomic():
+        if not referral.active:
+            raise Conflict(_("This referral was already withdrawn."))
+        referral.active = False
+        referral.save(update_fields=["active", "updated_at"])
+        record(actor=actor, action="referral.withdrawn", object_type="referral",
+               object_id=referral.pk, data={"case": str(referral.case_id)})
+    return referral
+

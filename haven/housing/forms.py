@@ -1,0 +1,39 @@
+"""Input validation for the shelter pages and placement forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from haven.housing.models import ShelterStatus
+
+
+class ShelterForm(forms.Form):
+    code_name = forms.CharField(label=_("Code name"), max_length=64,
+                                help_text=_("Says nothing about the place: everyone sees it."))
+    coarse_place = forms.CharField(label=_("Area"), max_length=200, required=False)
+    address = forms.CharField(label=_("Exact address"), max_length=500,
+                              help_text=_("Coordinators only; sealed."),
+                              widget=forms.Textarea(attrs={"rows": 2}))
+    capacity = forms.IntegerField(label=_("Capacity"), min_value=1, max_value=500)
+
+
+class ShelterTransitionForm(forms.Form):
+    to = forms.ChoiceField(label=_("Status"), choices=ShelterStatus.choices)
+
+
+class PlacementForm(forms.Form):
+    planned_in = forms.DateField(label=_("Planned arrival"), required=False,
+                                 widget=forms.DateInput(attrs={"type": "date"}))
+
+    def __init__(self, *args: Any, members: Any = (), shelters: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["person"] = forms.ChoiceField(
+            label=_("Person"),
+            choices=[(pid, f"{m.get_relationship_display()} ({pid[:8]})") for pid, m in members])
+        self.fields["shelter"] = forms.ChoiceField(
+            label=_("Shelter"),
+            choices=[(str(s.pk), f"{s.code_name} ({s.occupied}/{s.capacity})") for s in shelters])
+        self.order_fields(["person", "shelter", "planned_in"])

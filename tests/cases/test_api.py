@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from haven.audit.models import AuditEvent
+from haven.cases.models import Case, Status
+
+Api = Callable[[Any], Client]
+JSON = "application/json"
+
+
+def test_open_list_search_and_detail(unsealed: list[str], operator: Any, api: Api) -> None:
+    client = api(operator)
+    created = client.post("/api/v1/cases", {"legal_name": "Магомед Хасанов",
+                                            "phone": "+7 928 000 11 22", "priority": "urgent"},
+                          content_type=JSON)
+    assert created.status_code == 201, created.content
+    body = created.json()
+    assert body["number"].startswith("HV-")
+    assert body["status"] == "intake"
+    assert "Магомед" not in created.content.decode()
+    assert body["members"][0]["is_principal"] is True
+    for q in ("magomed", "ХАСАНОВ", "+79280001122", body["number"]):
+        found = client.get("/api/v1/cases", {"q": q}).json()
+        assert [c["id"] for c in found] == [body["id"]], q
+    detail = client.get(f"/api/v1/cases/{body['id']}")
+    assert detail.status_code == 200
+    assert "Магомед" not in detail.content.decode()
+
+
+def test_transition_refusal_is_409_with_reason(opened: Case, coordinator: Any, api: Api) -> None:
+    client = api(coordinator)
+    response = client.post(f"/api/v1/cases/{opened.pk}/transition", {"to": "departed"},
+                           content_type=JSON)
+    assert response.status_code == 409
+    assert "cannot move from" in response.json()["detail"]
+    ok = client.post(f"/api/v1/cases/{opened.pk}/transition", {"to": "on_hold"},
+                     content_type=JSON)
+    assert ok.status_code == 200
+    assert ok.json()["paused_from"] == Status.INTAKE
+
+
+def test_unassigned_caseworker_gets_404(assigned: Case, other_caseworker: Any, api: Api) -> None:
+    client = api(other_caseworker)
+    assert client.get(f"/api/v1/cases/{assigned.pk}").status_code == 404
+    response = client.post(f"/api/v1/cases/{assigned.pk}/transition", {"to": "on_hold"},
+                           content_type=JSON)
+    assert response.status_code == 404
+    assert client.get("/api/v1/cases").json() == []
+
+
+def test_reveal_is_audited(assigned: Case, caseworker: Any, api: Api) -> None:
+    person = assigned.members.get().person
+    response = api(caseworker).post(f"/api/v1/cases/{assigned.pk}/people/{person.pk}/reveal",
+                                    {"field": "legal_name"}, content_type=JSON)
+    assert response.json() == {"field": "legal_name", "value": "Магомед Хасанов"}
+    assert AuditEvent.objects.filter(action="person.revealed", object_id=str(person.pk)).exists()
+
+
+def test_verification_flow(opened: Case, operator: Any, verifier: Any, coordinator: Any,
+                           api: Api) -> None:
+    sent = api(operator).post(f"/api/v1/cases/{opened.pk}/verification",
+                              {"verifier_id": str(verifier.pk)}, content_type=JSON)
+    assert sent.status_code == 201
+    vid = sent.json()["id"]
+    empty = api(verifier).post(f"/api/v1/cases/{opened.pk}/verification/{vid}/submit",
+                               {"outcome": "verified", "methods": [], "narrative": "x"},
+                               content_type=JSON)
+    assert empty.status_code == 400
+    assert "methods" in empty.json()["fields"]
+    done = api(verifier).post(f"/api/v1/cases/{opened.pk}/verification/{vid}/submit",
+                              {"outcome": "verified", "methods": ["video_call"],
+                               "narrative": "ok"}, content_type=JSON)
+    assert done.json()["state"] == "awaiting_approval"
+    approved = api(coordinator).post(f"/api/v1/cases/{opened.pk}/verification/{vid}/approve",
+                                     {"approve": True}, content_type=JSON)
+    assert approved.json()["state"] == "concluded"
+    opened.refresh_from_db()
+    assert opened.verification_outcome == "verified"
+
+
+def test_notes_and_tasks(assigned: Case, caseworker: Any, coordinator: Any, api: Api) -> None:
+    client = api(caseworker)
+    note = client.post(f"/api/v1/cases/{assigned.pk}/notes", {"body": "hello"},
+                       content_type=JSON)
+    assert note.status_code == 201
+    api(coordinator).post(f"/api/v1/cases/{assigned.pk}/notes",
+                          {"body": "coord", "visibility": "coordinator"}, content_type=JSON)
+    assert [n["body"] for n in client.get(f"/api/v1/cases/{assigned.pk}/notes").json()] == [
+        "hello"]
+    task = client.post("/api/v1/tasks", {"case_id": str(assigned.pk), "title": "Visa form",
+                                         "assignee_id": str(caseworker.pk),
+                                         "due": "2020-01-01"}, content_type=JSON)
+    assert task.status_code == 201
+    assert task.json()["overdue"] is True
+    assert [t["title"] for t in client.get("/api/v1/tasks").json()] == ["Visa form"]
+    done = client.post(f"/api/v1/tasks/{task.json()['id']}/transition", {"to": "done"},
+                       content_type=JSON)
+    assert done.json()["status"] == "done"
+    again = client.post(f"/api/v1/tasks/{task.json()['id']}/transition", {"to": "cancelled"},
+                        content_type=JSON)
+    assert again.status_code == 409
+
+
+@pytest.mark.parametrize("role", ["liaison", "auditor"])
+def test_roles_without_case_permissions(unsealed: list[str], role: str, api: Api,
+                                        request: pytest.FixtureRequest) -> None:
+    client = api(request.getfixturevalue(role))
+    assert client.post("/api/v1/cases", {"legal_name": "x"}, content_type=JSON).status_code == 403
+    assert Case.objects.count() == 0
+
+
+def test_shelters_api(assigned: Case, coordinator: Any, caseworker: Any, api: Api) -> None:
+    coord = api(coordinator)
+    shelter = coord.post("/api/v1/shelters", {"code_name": "Oak", "address": "Lenina 5",
+                                              "capacity": 1}, content_type=JSON)
+    assert shelter.status_code == 201
+    sid = shelter.json()["id"]
+    cw = api(caseworker)
+    assert "Lenina" not in cw.get(f"/api/v1/shelters/{sid}").content.decode()
+    assert cw.post(f"/api/v1/shelters/{sid}/address").status_code == 403
+    assert coord.post(f"/api/v1/shelters/{sid}/address").json() == {"address": "Lenina 5"}
+    person = assigned.members.get().person
+    placed = cw.post(f"/api/v1/cases/{assigned.pk}/placements",
+                     {"person_id": str(person.pk), "shelter_id": sid}, content_type=JSON)
+    assert placed.status_code == 201
+    moved = cw.post(f"/api/v1/cases/{assigned.pk}/placements/{placed.json()['id']}/transition",
+                    {"to": "active"}, content_type=JSON)
+    assert moved.json()["status"] == "active"
+    child = cw.post(f"/api/v1/cases/{assigned.pk}/members", {"legal_name": "Child",
+                                                             "relationship": "child"},
+                    content_type=JSON).json()
+    full = cw.post(f"/api/v1/cases/{assigned.pk}/placements",
+                   {"person_id": child["person_id"], "shelter_id": sid}, content_type=JSON)
+    assert full.status_code == 409
+    assert "full" in full.json()["detail"]
+    board = cw.get("/api/v1/shelters").json()
+    assert board[0]["occupied"] == 1
+    compromised = coord.post(f"/api/v1/shelters/{sid}/transition", {"to": "compromised"},
+                             content_type=JSON)
+    assert compromised.json()["status"] == "compromised"
+    assert [t["priority"] for t in cw.get("/api/v1/tasks").json()] == ["emergency"]

@@ -1,0 +1,139 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from haven.access import policy
+from haven.access.permissions import Perm
+from haven.audit.models import AuditEvent
+from haven.cases import selectors, services
+from haven.cases.models import Case, Outcome, Priority, SharedField, Status
+from tests.cases.conftest import verify
+
+ROLES = ["coordinator", "caseworker", "other_caseworker", "operator", "verifier", "liaison",
+         "auditor", "outsider"]
+
+
+def test_who_sees_an_assigned_case(assigned: Case, request: pytest.FixtureRequest) -> None:
+    expected = {"coordinator": True, "caseworker": True, "other_caseworker": False,
+                "operator": True, "verifier": True, "liaison": False, "auditor": False,
+                "outsider": False}
+    for role, sees in expected.items():
+        user = request.getfixturevalue(role)
+        assert Case.objects.visible_to(user).filter(pk=assigned.pk).exists() is sees, role
+        assert policy.has_perm(user, Perm.CASE_READ, assigned) is sees, role
+        if not sees:
+            with pytest.raises(Exception, match=r"Not found|permission"):
+                selectors.case_get(actor=user, pk=assigned.pk)
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(status=st.sampled_from(list(Status)), outcome=st.sampled_from(["", *Outcome.values]),
+       assigned_to=st.sampled_from(["caseworker", "other_caseworker", None]),
+       role=st.sampled_from(ROLES))
+def test_queryset_and_object_rule_agree(assigned: Case, *, request: pytest.FixtureRequest,
+                                        status: str, outcome: str, assigned_to: str | None,
+                                        role: str) -> None:
+    """visible_to (the SQL filter) and has_perm (the object rule) never disagree."""
+    Case.objects.filter(pk=assigned.pk).update(
+        status=status, verification_outcome=outcome,
+        assigned_to=request.getfixturevalue(assigned_to) if assigned_to else None)
+    case = Case.objects.get(pk=assigned.pk)
+    user = request.getfixturevalue(role)
+    in_query = Case.objects.visible_to(user).filter(pk=case.pk).exists()
+    assert in_query is policy.has_perm(user, Perm.CASE_READ, case)
+    if in_query and role != "coordinator":
+        assert status != Status.SUSPENDED
+        assert outcome != Outcome.SUSPECT
+
+
+@pytest.mark.parametrize("query", ["магомед", "MAGOMED", "Magomed", "хасанов",
+                                   "Khasanov Magomed", "Маго", "+7 (928) 000-11-22"])
+def test_search_in_any_script(assigned: Case, coordinator: Any, caseworker: Any,
+                              query: str) -> None:
+    services.case_open(actor=coordinator, legal_name="Ислам Магомедов")
+    assert list(selectors.case_list(actor=caseworker, q=query)) == [assigned]
+    assert assigned in list(selectors.case_list(actor=coordinator, q=query))
+
+
+def test_search_by_number_and_misses(assigned: Case, caseworker: Any, liaison: Any) -> None:
+    assert list(selectors.case_list(actor=caseworker, q=assigned.number.lower())) == [assigned]
+    assert list(selectors.case_list(actor=caseworker, q="Magomet")) == []
+    assert list(selectors.case_list(actor=liaison, q="magomed")) == []
+
+
+def test_search_does_not_reach_other_caseworkers_cases(assigned: Case,
+                                                       other_caseworker: Any) -> None:
+    assert list(selectors.case_list(actor=other_caseworker, q="magomed")) == []
+
+
+def test_filters(assigned: Case, coordinator: Any, caseworker: Any) -> None:
+    other = services.case_open(actor=coordinator, legal_name="Ruslan",
+                               priority=Priority.EMERGENCY)
+    assert list(selectors.case_list(actor=coordinator, priority=Priority.EMERGENCY)) == [other]
+    assert list(selectors.case_list(actor=coordinator, status=Status.ACTIVE)) == [assigned]
+    assert list(selectors.case_list(actor=coordinator, assignee="none")) == [other]
+    assert list(selectors.case_list(actor=coordinator, assignee=str(caseworker.pk))) == [assigned]
+    assert list(selectors.case_list(actor=coordinator, assignee="garbage")) == []
+    assert next(iter(selectors.case_list(actor=coordinator))) == other  # emergencies first
+
+
+def test_dashboard(assigned: Case, caseworker: Any, coordinator: Any) -> None:
+    services.case_update(actor=caseworker, case=assigned, priority=Priority.EMERGENCY)
+    task = services.task_create(actor=caseworker, case=assigned, title="Call the consulate",
+                                assignee=caseworker,
+                                due=timezone.localdate() - timedelta(days=2))
+    Case.objects.filter(pk=assigned.pk).update(next_review=timezone.localdate())
+    board = selectors.dashboard(actor=caseworker)
+    assert board.my_cases == [assigned]
+    assert board.emergencies == [assigned]
+    assert board.overdue == [task]
+    assert board.overdue[0].title == "Call the consulate"
+    assert board.reviews_due == [assigned]
+    assert selectors.dashboard(actor=coordinator).overdue == [task]
+
+
+def test_case_view_masks_people_and_records_the_visit(assigned: Case, caseworker: Any,
+                                                      coordinator: Any) -> None:
+    services.note_add(actor=coordinator, case=assigned, body="secret",
+                      visibility="coordinator")
+    services.note_add(actor=caseworker, case=assigned, body="team")
+    view = selectors.case_view(actor=caseworker, case=assigned)
+    assert [n.body for n in view.notes] == ["team"]
+    assert not view.verification_details
+    event = AuditEvent.objects.filter(action="case.viewed").latest("seq")
+    assert event.data["notes"] == [str(view.notes[0].pk)]
+    assert {e.action for e in view.history} >= {"case.opened", "case.assigned", "note.added"}
+    full = selectors.case_view(actor=coordinator, case=assigned)
+    assert len(full.notes) == 2
+    assert full.verification_details
+
+
+def test_liaison_sees_only_shared_fields(assigned: Case, coordinator: Any, liaison: Any,
+                                        caseworker: Any) -> None:
+    person = assigned.members.get().person
+    services.profile_update(actor=caseworker, case=assigned, person=person,
+                            nationality="Russian", languages="Chechen, Russian")
+    assert not Case.objects.visible_to(liaison).exists()
+    services.referral_create(actor=coordinator, case=assigned, liaison=liaison,
+                             shared_fields=[SharedField.NATIONALITY, SharedField.PRIORITY])
+    case = selectors.case_get(actor=liaison, pk=assigned.pk)
+    view = selectors.case_view(actor=liaison, case=case)
+    assert view.shared == {"Nationality": "Russian", "Priority": "Normal"}
+    assert view.notes == []
+    assert view.members == []
+    assert view.history == []
+
+
+def test_verifier_sees_cases_sent_to_them(opened: Case, operator: Any, verifier: Any,
+                                          coordinator: Any) -> None:
+    assert not Case.objects.visible_to(verifier).exists()
+    verify(opened, operator=operator, verifier=verifier, coordinator=coordinator,
+           outcome=Outcome.PARTIAL)
+    assert list(Case.objects.visible_to(verifier)) == [opened]

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.test import Client
+
+from haven.audit.models import AuditEvent
+from haven.housing import services
+from haven.housing.models import Shelter
+
+Login = Callable[[Any], Client]
+
+
+def test_board_and_address_only_for_coordinators(unsealed: list[str], coordinator: Any,
+                                                 caseworker: Any, login: Login) -> None:
+    coord = login(coordinator)
+    response = coord.post("/shelters/new/", {"code_name": "Birch", "address": "Lenina 5",
+                                             "capacity": 4})
+    assert response.status_code == 302
+    shelter = Shelter.objects.get()
+    cw = login(caseworker)
+    board = cw.get("/shelters/").content.decode()
+    assert "Birch" in board
+    assert "0 / 4" in board
+    assert "Lenina" not in board
+    detail = cw.get(f"/shelters/{shelter.pk}/").content.decode()
+    assert "Lenina" not in detail
+    assert "reveal" not in detail
+    assert cw.post(f"/shelters/{shelter.pk}/reveal/").status_code == 403
+    revealed = coord.post(f"/shelters/{shelter.pk}/reveal/").content.decode()
+    assert "Lenina 5" in revealed
+    assert AuditEvent.objects.filter(action="shelter.address_revealed").count() == 1
+
+
+def test_new_shelter_inline_errors(unsealed: list[str], coordinator: Any, login: Login) -> None:
+    response = login(coordinator).post("/shelters/new/", {"code_name": "", "capacity": 0})
+    assert response.status_code == 400
+    assert b"error-text" in response.content
+    assert Shelter.objects.count() == 0
+
+
+def test_compromise_from_the_page(unsealed: list[str], coordinator: Any, login: Login) -> None:
+    shelter = services.shelter_create(actor=coordinator, code_name="Oak", capacity=1,
+                                      address="x")
+    login(coordinator).post(f"/shelters/{shelter.pk}/transition/", {"to": "compromised"})
+    shelter.refresh_from_db()
+    assert shelter.status == "compromised"
