@@ -91,7 +91,9 @@ def wait_for(
 class Server:
     """A running `haven serve` (gunicorn): its address and where its logs go."""
 
-    def __init__(self, *, port: int, data_dir: Path, env: dict[str, str], log: Path) -> None:
+    def __init__(self, *, port: int, data_dir: Path, env: dict[str, str], log: Path,
+                 shares: list[str]) -> None:
+        self.shares = shares  # the demo keys' shares (any 2 of 3 unseal)
         self.port = port
         self.data_dir = data_dir
         self.env = env
@@ -113,7 +115,13 @@ def serving(
     """Migrate, load the demo, start `haven serve` on a free port, wait for /healthz; stop it."""
     env = haven_env(data_dir, database_url)
     run_haven(["migrate", "--noinput", "-v0"], env)
-    run_haven(["demo", "--quiet"], env)
+    run_haven(["demo", "--quiet", "--no-keys"], env)
+    made = run_haven(["keys", "init", "--shares", "3", "--threshold", "2"], env).stdout
+    shares = [line.split(":", 1)[1].strip() for line in made.splitlines()
+              if line.startswith("share ")]
+    assert len(shares) == 3, made
+    run_haven(["unseal"], env, stdin="\n".join(shares[:2]) + "\n")
+    run_haven(["intake", "init", "--org", "demo"], env)
     port = free_port()
     log = data_dir / "logs" / "server.log"
     log.parent.mkdir(parents=True, exist_ok=True)
@@ -124,8 +132,10 @@ def serving(
         )  # fmt: skip
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz", process=process)
-        yield Server(port=port, data_dir=data_dir, env=env, log=log)
+        yield Server(port=port, data_dir=data_dir, env=env, log=log, shares=shares)
     finally:
+        # Seal: the key agent is a process of its own and must not outlive the test run.
+        run_haven(["seal"], env, check=False)
         process.terminate()
         try:
             process.wait(timeout=30)

@@ -35,6 +35,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--quiet", action="store_true", help="print nothing on success")
+        parser.add_argument("--no-keys", action="store_true",
+                            help="only the organization and its users: no keys, no demo data")
+        parser.add_argument("--people", type=int, default=60,
+                            help="how many invented people to seed with new keys (default 60)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         org = Organization.objects.filter(slug=DEMO_SLUG).first()
@@ -62,6 +66,40 @@ class Command(BaseCommand):
             raise CommandError(f"{exc.message} {exc.fields or ''}".strip(), returncode=2) from exc
         if not options["quiet"]:
             self._print_logins()
+        if not options["no_keys"]:
+            self._keys_and_data(people=options["people"], quiet=options["quiet"])
+
+    def _keys_and_data(self, *, people: int, quiet: bool) -> None:
+        """First run: make keys (3 shares, any 2 unseal), unseal, open the intake and seed
+        invented people. Later runs cannot unseal for you: the shares are never stored."""
+        from django.core.management import call_command
+
+        from haven.keyring import services as keyring_services
+        from haven.keyring import state
+        from haven.keyring.models import KeySet
+
+        if KeySet.objects.exists():
+            if state.is_sealed() and not quiet:
+                self.stdout.write(
+                    "The server is sealed. Unseal it with the key shares printed when the demo "
+                    "keys were made:\n\n  .venv/bin/haven unseal\n\n(Lost them? Demo data "
+                    "only: stop Haven, delete the data folder and run `make run` again.)\n")
+            return
+        try:
+            shares = keyring_services.keys_init(actor=None, shares=3, threshold=2)
+            for share in shares[:2]:
+                keyring_services.unseal_submit_share(actor=None, share=share)
+        except HavenError as exc:
+            raise CommandError(exc.message, returncode=2) from exc
+        call_command("intake", "init", "--org", DEMO_SLUG, verbosity=0)
+        if people > 0:
+            call_command("seed", "--people", str(people), "--org", DEMO_SLUG, verbosity=0)
+        if not quiet:
+            lines = ["Demo keys made and the server unsealed. Any 2 of these 3 shares unseal it",
+                     "again after `haven seal` (coordinators write real shares down; these are",
+                     "demo shares, shown once):", ""]
+            lines += [f"  share {n}: {share}" for n, share in enumerate(shares, 1)]
+            self.stdout.write("\n".join([*lines, ""]))
 
     def _ensure_user(self, org: Organization, role: Role) -> None:
         password = demo_password(role.value)
