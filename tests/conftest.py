@@ -11,6 +11,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from haven.access.roles import Role
 from haven.accounts.models import Organization, User
+from haven.audit.models import AuditEvent, AuditHead
 from tests.factories.accounts import PASSWORD, OrganizationFactory, UserFactory
 from tests.keyring.fixtures import (
     agent_process,
@@ -39,6 +40,10 @@ def _server_unsealed(request: pytest.FixtureRequest) -> None:
         return
     if names & {"db", "transactional_db"} or request.node.get_closest_marker("django_db"):
         request.getfixturevalue("unsealed")
+        # Setting up keys is scaffolding here, not the test's own doing: start the test with
+        # an empty audit chain so it sees exactly the events it causes.
+        AuditEvent.objects.all().delete()
+        AuditHead.objects.all().delete()
 
 
 @pytest.fixture(autouse=True)

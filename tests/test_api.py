@@ -8,11 +8,15 @@ except for events that record the refusal itself).
 from __future__ import annotations
 
 import enum
+import os
 import typing
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from pydantic import BaseModel
 from schemathesis.checks import ignored_auth, negative_data_rejection, positive_data_acceptance
@@ -35,6 +39,18 @@ def _counts() -> tuple[int, int]:
     return User.objects.count(), ApiToken.objects.count()
 
 
+@pytest.fixture(autouse=True)
+def _one_connection_per_test() -> Iterator[None]:
+    """schemathesis calls the WSGI app directly, which closes the database connection at the
+    end of every request; Django's own test client disconnects that handler, and so do we,
+    or the test's transaction would be closed under it."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture(params=ROLE_FIXTURES)
 def token(request: pytest.FixtureRequest) -> str:
     user = request.getfixturevalue(request.param)
@@ -44,7 +60,7 @@ def token(request: pytest.FixtureRequest) -> str:
 
 @pytest.mark.django_db
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=int(os.environ.get("HAVEN_FUZZ_EXAMPLES", "15")), deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_api_operations_hold_their_contract(case: schemathesis.Case, token: str) -> None:
     before = _counts()
     events_before = AuditEvent.objects.count()

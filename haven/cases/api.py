@@ -66,6 +66,9 @@ def _user(actor: User, user_id: UUID | None, field: str) -> User | None:
 # --- schemas ------------------------------------------------------------------------------------
 
 
+# Past this an offset means nothing and overflows the database's integers (found by fuzzing).
+MAX_OFFSET = 10_000_000
+
 class CaseIn(Schema):
     legal_name: str = Field(min_length=1, max_length=300)
     other_names: str = Field(default="", max_length=1000)
@@ -83,14 +86,14 @@ class CaseFilter(Schema):
     risk: str = Field(default="", max_length=20)
     assignee: str = Field(default="", max_length=40, description="A user id, `me` or `none`")
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 class TaskFilter(Schema):
     mine: bool = True
     open_only: bool = True
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 class CaseOut(Schema):
