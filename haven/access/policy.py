@@ -314,4 +314,4 @@ def may_approve_verification(user: Any, verification: Any) -> bool:
     """"Verified" needs a second person: a coordinator who neither verified nor opened the case."""
     case = verification.case
     return (has_perm(user, Perm.VERIFICATION_APPROVE, case)
-            and verification.verifier_id != user.pk and case.opened_by_id != user.pk)
+            and user.pk not in {verification.verifier_id, case.opened_by_id})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -21,7 +23,14 @@ from haven.audit.models import AuditEvent
 from haven.audit.services import verify
 from haven.core.management.commands import serve
 from haven.core.management.commands.demo import demo_password
-from tests.browser.support import haven_env, run_haven, serving
+from tests.browser.support import (
+    free_port,
+    haven_command,
+    haven_env,
+    run_haven,
+    serving,
+    wait_for,
+)
 from tests.factories.accounts import OrganizationFactory, UserFactory
 
 
@@ -246,3 +255,28 @@ def test_haven_cli_runs_demo_and_demo_code_in_a_real_process(tmp_path: Path) -> 
     assert refused.returncode == 2
     assert "No user 'nobody'" in refused.stderr
     assert "audit chain OK" in run_haven(["audit", "verify"], env).stdout
+
+
+
+def test_serve_intake_only_routes_no_staff_page(tmp_path: Path) -> None:
+    """`haven serve --intake-only` on the real gunicorn: the intake answers; staff pages, the
+    API and the inbox do not exist there."""
+    env = haven_env(tmp_path)
+    run_haven(["migrate", "-v0"], env)
+    port = free_port()
+    server = subprocess.Popen(
+        [*haven_command(), "serve", "--port", str(port), "--workers", "1", "--intake-only"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(base + "/healthz", process=server)
+        with urllib.request.urlopen(base + "/intake/", timeout=10) as response:  # noqa: S310
+            assert response.status == 200
+        for path in ("/accounts/login/", "/cases/", "/api/v1/openapi.json", "/inbox/", "/audit/"):
+            with pytest.raises(urllib.error.HTTPError) as refused:
+                urllib.request.urlopen(base + path, timeout=10)  # noqa: S310 - loopback http
+            assert refused.value.code == 404, path
+    finally:
+        server.terminate()
+        server.wait(30)

@@ -60,6 +60,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--workers", default=None, help="worker processes (default 2; $HAVEN_WORKERS)"
         )
+        parser.add_argument(
+            "--intake-only",
+            action="store_true",
+            help="serve only the public intake pages: no staff route exists",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         host = _host(options["host"])
@@ -74,6 +79,9 @@ class Command(BaseCommand):
         self._require_migrated()
         for folder in (settings.DATA_DIR, settings.LOG_DIR, settings.RUN_DIR):
             folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if options["intake_only"]:
+            # The workers inherit this and route haven.intake_urls only (settings.py).
+            os.environ["HAVEN_INTAKE_ONLY"] = "1"
         argv = gunicorn_argv(host=host, port=port, workers=int(raw_workers))
         self.stdout.write(
             f"Haven on http://{'[' + host + ']' if ':' in host else host}:{port}/ "
