@@ -123,7 +123,7 @@ def log_in(client: Client, user: User) -> Client:
 
 
 @pytest.fixture
-def login() -> Callable[[User], Client]:
+def login(db: None) -> Callable[[User], Client]:
     def make(user: User) -> Client:
         return log_in(Client(), user)
 

@@ -31,6 +31,7 @@ from haven.accounts.decorators import reauth_required
 from haven.cases import forms as case_forms
 from haven.cases import selectors, services
 from haven.cases.models import PERSON_FIELDS, Case, allowed_targets
+from haven.core.csrf import csrf_first_unless, csrf_refusal
 from haven.core.errors import HavenError, NotFound
 from haven.core.forms import apply_error
 from haven.core.pagination import paginate
@@ -390,11 +391,23 @@ def referral_add(request: HttpRequest, pk: UUID) -> HttpResponse:
                  _("Case referred."), "referrals", staff=staff)
 
 
-@csrf_exempt  # the CSRF check runs below, after the encrypting upload handler is installed
+def _may_upload(request: HttpRequest) -> bool:
+    return bool(request.user.is_authenticated
+                and policy.has_perm(request.user, Perm.DOCUMENT_UPLOAD))
+
+
+@csrf_exempt  # CSRF is checked below: after the encrypting upload handler is installed, or
+@csrf_first_unless(_may_upload)  # first of all when the upload cannot go ahead anyway
 @requires(Perm.DOCUMENT_UPLOAD)
 @require_POST
 def document_upload(request: HttpRequest, pk: UUID) -> HttpResponse:
-    case = _case(request, pk)
+    try:
+        case = selectors.case_get(actor=request.user, pk=pk)
+    except NotFound:
+        refused = csrf_refusal(request)
+        if refused is not None:
+            return refused
+        raise Http404 from None
     handler = files.EncryptingUploadHandler(request, data_key=keys.data_key_for(case),
                                             owner=case.keyring_owner())
     request.upload_handlers = [handler]

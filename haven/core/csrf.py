@@ -11,8 +11,14 @@ Django exactly as before, and the CSRF token is always checked.
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
+
+View = Callable[..., HttpResponse]
 
 
 class NoReferrerCsrfViewMiddleware(CsrfViewMiddleware):
@@ -24,3 +30,37 @@ class NoReferrerCsrfViewMiddleware(CsrfViewMiddleware):
             return True
         # django-stubs do not declare this private hook, so it is looked up by name.
         return bool(vars(CsrfViewMiddleware)["_origin_verified"](self, request))
+
+
+def csrf_refusal(request: HttpRequest) -> HttpResponse | None:
+    """Run the CSRF check now, on the request as it stands; the 403 response, or None.
+
+    For views that must be ``csrf_exempt`` to choose their upload handler before the body is
+    read: they call this on every path that will not reach their ``csrf_protect`` part, so a
+    post without a token is refused with 403 before anything else is decided.
+    """
+    middleware = NoReferrerCsrfViewMiddleware(lambda _request: HttpResponse())
+    response: HttpResponse | None = middleware.process_view(request, _no_view, (), {})
+    return response
+
+
+def _no_view(request: HttpRequest) -> HttpResponse:  # pragma: no cover - never called
+    return HttpResponse()
+
+
+def csrf_first_unless(allowed: Callable[[HttpRequest], bool]) -> Callable[[View], View]:
+    """For a ``csrf_exempt`` upload view: when ``allowed(request)`` is false (anonymous, or a
+    role that may not upload) check CSRF before the view's own refusal runs."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not allowed(request):
+                refused = csrf_refusal(request)
+                if refused is not None:
+                    return refused
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorate

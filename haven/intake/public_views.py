@@ -21,7 +21,7 @@ from haven.core.errors import Conflict, ValidationFailed
 from haven.core.forms import apply_error
 from haven.intake import flood, selectors, services
 from haven.intake.forms import CodenameForm, MessageForm, RequestForm
-from haven.keyring import intake_crypto
+from haven.keyring import files, intake_crypto
 
 COOKIE = "haven_intake"
 
@@ -55,8 +55,8 @@ def _refuse_body(request: HttpRequest) -> HttpResponse | None:
     if length > settings.HAVEN_INTAKE_MAX_BODY:
         return render(request, "intake/refused.html", {"reason": "too_large",
                       "limit_kb": settings.HAVEN_INTAKE_MAX_BODY // 1024}, status=413)
-    if request.content_type not in FORM_TYPES or (request.content_type == MULTIPART
-                                                   and request.FILES):
+    if request.content_type not in FORM_TYPES or (request.content_type == MULTIPART and (
+            request.FILES or files.upload_refused(request))):
         return render(request, "intake/refused.html", {"reason": "type"}, status=415)
     if request.content_type != MULTIPART and not _utf8(request.body):
         return render(request, "intake/refused.html", {"reason": "encoding"}, status=400)

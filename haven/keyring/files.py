@@ -196,6 +196,14 @@ class EncryptingUploadHandler(FileUploadHandler):
         self.completed.clear()
 
 
+REFUSED_ATTR = "haven_upload_refused"
+
+
+def upload_refused(request: Any) -> bool:
+    """Did the default handler refuse a file in this request's body?"""
+    return bool(getattr(request, REFUSED_ATTR, False))
+
+
 class RefusingUploadHandler(FileUploadHandler):
     """The site-wide default: refuse any file a view did not explicitly arrange to encrypt.
 
@@ -203,6 +211,11 @@ class RefusingUploadHandler(FileUploadHandler):
     temporary file in plaintext; with this as the only default, no view can do that by
     accident.
     """
+
+    def new_file(self, *args: Any, **kwargs: Any) -> None:
+        # Views that take no files answer a request that carried one with a clear refusal.
+        setattr(self.request, REFUSED_ATTR, True)
+        raise StopUpload(connection_reset=True)
 
     def receive_data_chunk(self, raw_data: bytes, start: int) -> bytes | None:
         raise StopUpload(connection_reset=True)

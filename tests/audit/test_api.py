@@ -45,7 +45,7 @@ def test_bad_filters_get_a_json_error(client: Client, auditor: User, query: str)
 
 @pytest.mark.parametrize("role", ["caseworker", "operator", "verifier", "liaison"])
 def test_roles_without_audit_read_get_403(
-    client: Client, request: pytest.FixtureRequest, role: str
+    client: Client, request: pytest.FixtureRequest, role: str, db: None
 ) -> None:
     headers = _auth(request.getfixturevalue(role))
     response = client.get("/api/v1/audit/events", headers=headers)

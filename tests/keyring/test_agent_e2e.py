@@ -118,7 +118,10 @@ def server_env(data: Path) -> dict[str, str]:
     """Every process of the server keeps its temporary files inside the data folder, so the
     seizure scan covers them too."""
     (data / "tmp").mkdir(exist_ok=True)
-    return {**os.environ, "HAVEN_DATA_DIR": str(data), "HAVEN_SECRET_KEY": SECRET,
+    # The server is SQLite in its own data folder (what a seizure takes), whatever database
+    # the test run itself uses.
+    inherited = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    return {**inherited, "HAVEN_DATA_DIR": str(data), "HAVEN_SECRET_KEY": SECRET,
             "DJANGO_SETTINGS_MODULE": "tests.keyring.e2e_settings", "PYTHONPATH": str(ROOT),
             "TMPDIR": str(data / "tmp"), "HAVEN_LOG_LEVEL": "DEBUG"}
 

@@ -5,11 +5,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 
 from haven.keyring import backup, crypto, keys, services
 from haven.keyring.agent import b64e
 from haven.keyring.fields import field_aad
 from haven.people import services as people
+
+# Built-in backup archives cover the SQLite default (the sqlite3 backup API gives a consistent
+# copy while serving). PostgreSQL backups through pg_dump are documented, not built yet: on a
+# PostgreSQL run `haven backup create` refuses with a clear error, tested below.
+sqlite_only = pytest.mark.skipif(
+    settings.DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3",
+    reason="built-in backups cover SQLite; PostgreSQL backups are not built yet",
+)
 
 
 def _person_name(db: Path, person_id: Any) -> str:
@@ -47,6 +56,7 @@ def target(tmp_path: Path) -> tuple[Path, Path]:
     return fresh / "haven.sqlite3", fresh / "files"
 
 
+@sqlite_only
 def test_round_trip_is_identical(transactional_db: None, unsealed: list[str], coordinator: Any, data_dir: Path,
                                  target: tuple[Path, Path]) -> None:
     a = people.person_create(actor=coordinator, legal_name="Магомед", phone="+79280001122")
@@ -67,6 +77,7 @@ def test_round_trip_is_identical(transactional_db: None, unsealed: list[str], co
     assert _person_name(target[0], a.pk) == "Магомед"
 
 
+@sqlite_only
 def test_archive_holds_no_keys_and_no_plaintext(transactional_db: None, unsealed: list[str], coordinator: Any,
                                                 data_dir: Path) -> None:
     people.person_create(actor=coordinator, legal_name="Zelimkhan-MARKER")
@@ -83,6 +94,7 @@ def test_archive_holds_no_keys_and_no_plaintext(transactional_db: None, unsealed
     assert b"SQLite format" not in archive.read_bytes()
 
 
+@sqlite_only
 def test_verify_detects_damage_and_truncation(transactional_db: None, unsealed: list[str], coordinator: Any,
                                               data_dir: Path) -> None:
     people.person_create(actor=coordinator, legal_name="Anzor")
@@ -102,6 +114,7 @@ def test_verify_detects_damage_and_truncation(transactional_db: None, unsealed: 
         backup.verify(truncated, keystore=keystore)
 
 
+@sqlite_only
 def test_restore_refuses_non_empty_folder(transactional_db: None, unsealed: list[str], data_dir: Path,
                                           target: tuple[Path, Path]) -> None:
     archive = data_dir / "a.hvb"
@@ -113,6 +126,7 @@ def test_restore_refuses_non_empty_folder(transactional_db: None, unsealed: list
         backup.restore(archive, keystore=keystore, db_path=target[0], files_dir=target[1])
 
 
+@sqlite_only
 def test_shredded_person_unreadable_after_restoring_older_backup(
         *, transactional_db: None, unsealed: list[str], coordinator: Any, data_dir: Path, target: tuple[Path, Path],
         django_capture_on_commit_callbacks: Any) -> None:
@@ -143,3 +157,12 @@ def test_shredded_person_unreadable_after_restoring_older_backup(
     with pytest.raises(keys.KeyDestroyed):
         _person_name(target[0], erased.pk)
     assert _person_name(target[0], kept.pk) == "Bislan Kept"
+
+
+@pytest.mark.skipif(
+    settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3",
+    reason="the refusal is for PostgreSQL runs",
+)
+def test_backup_on_postgresql_refuses_with_a_clear_error(db: None, tmp_path: Path) -> None:
+    with pytest.raises(backup.BackupError, match="pg_dump"):
+        backup.create(tmp_path / "backup.hvb", keystore={})
