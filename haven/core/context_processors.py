@@ -14,6 +14,7 @@ from haven.accounts.services import second_factor_passed
 NAV: list[tuple[str, Any, Perm | None]] = [
     ("core:dashboard", _("Dashboard"), None),
     ("cases:dashboard", _("My work"), Perm.CASE_READ),
+    ("inbox:list", _("Inbox"), Perm.REQUEST_READ),
     ("cases:list", _("Cases"), Perm.CASE_READ),
     ("shelters:board", _("Shelters"), Perm.SHELTER_READ),
     ("people:list", _("People"), Perm.PERSON_READ),
