@@ -52,7 +52,7 @@ def case_get(*, actor: Any, pk: UUID | str) -> Case:
 
 def _matching_case_ids(actor: Any, q: str) -> QuerySet[Any] | None:
     """Cases whose members' blind indexes hold every word of ``q`` (or its phone number)."""
-    person_ids = people_selectors._matching(actor, q)  # the one search path (see report)
+    person_ids = people_selectors.person_ids_matching(actor, q)
     if person_ids is None:
         return None
     return Member.objects.filter(person_id__in=person_ids).values("case_id")

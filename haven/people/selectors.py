@@ -28,8 +28,10 @@ def person_get(*, actor: Any, person_id: UUID | str) -> Person:
     return person
 
 
-def _matching(actor: Any, q: str) -> list[UUID] | None:
-    """Ids whose index holds every name token of ``q`` (or its phone digits); None = no query."""
+def person_ids_matching(actor: Any, q: str) -> list[UUID] | None:
+    """Ids of people in the actor's organization whose blind index holds every name token of
+    ``q`` (or its phone digits); None = no query. The one search path: other apps (cases) call
+    this instead of building index digests themselves."""
     org = str(actor.organization_id)
     words = normalize.tokens(q)
     digits = normalize.phone_digits(q)
@@ -67,7 +69,7 @@ def person_list(*, actor: Any, q: str = "", limit: int = MAX_RESULTS) -> list[Pe
     with ``person:reveal``, and a page that reveals names is recorded with the ids shown.
     """
     qs = Person.objects.visible_to(actor)
-    ids = _matching(actor, q) if q.strip() else None
+    ids = person_ids_matching(actor, q) if q.strip() else None
     if ids is not None:
         qs = qs.filter(pk__in=ids)
     people = list(qs.order_by("-created_at")[: max(1, min(limit, MAX_RESULTS))])
