@@ -451,6 +451,12 @@ class DocType(models.TextChoices):
     EVIDENCE = "evidence", _("Evidence of persecution")
     MEDICAL = "medical", _("Medical record")
     PHOTO = "photo", _("Photograph")
+    TRAVEL_DOCUMENT = "travel_document", _("Refugee travel document")
+    REFERRAL_LETTER = "referral_letter", _("Referral letter")
+    SPONSOR_LETTER = "sponsor_letter", _("Sponsorship or host letter")
+    APPLICATION_FORM = "application_form", _("Application form")
+    RESIDENCE_PROOF = "residence_proof", _("Proof of stay in a third country")
+    POLICE_CERTIFICATE = "police_certificate", _("Police certificate")
     OTHER = "other", _("Other")
 
 
