@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver
 from ninja import NinjaAPI
@@ -17,6 +18,7 @@ from haven.accounts.api import router as accounts_router
 from haven.audit.api import router as audit_router
 from haven.cases.api import router as cases_router
 from haven.cases.api import tasks_router
+from haven.core import faults
 from haven.core.errors import HavenError
 from haven.housing.api import router as shelters_router
 from haven.intake.api import router as intake_router
@@ -125,6 +127,15 @@ def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return _error(request, exc.status_code, str(exc), code="error")
+
+
+@api.exception_handler(DatabaseError)
+def _database_error(request: HttpRequest, exc: DatabaseError) -> HttpResponse:
+    """A full disk or a lost database: 503, nothing saved. Anything else stays a 500."""
+    fault = faults.classify(exc)
+    if fault is None:
+        raise exc
+    return faults.response(request, fault, exc=exc)
 
 
 api.add_router("/", accounts_router)

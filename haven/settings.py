@@ -153,7 +153,8 @@ TEMPLATES = [
 _database_url = os.environ.get("DATABASE_URL")
 if _database_url:
     try:
-        _db: dict[str, Any] = dict(dj_database_url.parse(_database_url, conn_max_age=60))
+        _db: dict[str, Any] = dict(dj_database_url.parse(_database_url, conn_max_age=60,
+                                                           conn_health_checks=True))
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL cannot be understood: {exc}") from exc
     if _db["ENGINE"] == "django.db.backends.sqlite3":

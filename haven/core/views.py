@@ -5,6 +5,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from haven.access.decorators import public, staff
+from haven.core import faults
 
 
 @staff
@@ -32,6 +33,12 @@ def error_403(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def error_500(request: HttpRequest) -> HttpResponse:
+    fault = faults.current()
+    if fault is not None:
+        return faults.response(request, fault, public=request.path.startswith("/intake/"))
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Internal error: nothing was saved.", "code": "error"},
+                            status=500)
     return render(request, "core/error.html", {"status": 500}, status=500)
 
 

@@ -17,6 +17,7 @@ from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from haven.access.decorators import public
+from haven.core import faults
 from haven.core.errors import Conflict, ValidationFailed
 from haven.core.forms import apply_error
 from haven.intake import flood, selectors, services
@@ -197,4 +198,7 @@ def error_404(request: HttpRequest, exception: Exception | None = None) -> HttpR
 
 
 def error_500(request: HttpRequest) -> HttpResponse:
+    fault = faults.current()
+    if fault is not None:
+        return faults.response(request, fault, public=True)
     return _error(request, 500)

@@ -101,11 +101,13 @@ class Report:
 class Instance:
     """One Haven data folder and its server, which can be killed and started again."""
 
-    def __init__(self, data_dir: Path, database_url: str | None = None) -> None:
+    def __init__(self, data_dir: Path, database_url: str | None = None, *,
+                 log: Path | None = None) -> None:
         self.env = haven_env(data_dir, database_url)
         self.env["HAVEN_INTAKE_RATE_PER_MINUTE"] = "1000000"
         self.env["HAVEN_INTAKE_MAX_PENDING"] = "1000000"
         self.data_dir = data_dir
+        self.log = log or data_dir / "logs" / "server.log"
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         run_haven(["migrate", "--noinput", "-v0"], self.env)
@@ -121,9 +123,8 @@ class Instance:
         self.token = found.group(0)
 
     def start(self) -> None:
-        logs = self.data_dir / "logs"
-        logs.mkdir(parents=True, exist_ok=True)
-        log = (logs / "server.log").open("ab")
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log.open("ab")
         self.process = subprocess.Popen(
             [*haven_command(), "serve", "--port", str(self.port), "--workers", "2"],
             env=self.env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
