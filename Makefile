@@ -182,7 +182,7 @@ test: setup chromium
 # --- benchmarks ----------------------------------------------------------------------------------
 
 bench: setup
-	@for b in bench/bench_*.py; do echo "==> $$b"; $(BIN)/python "$$b"; done
+	@$(BIN)/python bench/run.py $(BENCH)
 
 # --- housekeeping --------------------------------------------------------------------------------
 
