@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_cases.py [--people 100000] [--requests 100]
                                           [--backends sqlite,postgres]
+    .venv/bin/python bench/bench_cases.py --keep /tmp/cases-perf --people 20000 [--only dash]
 
 For each backend a child process gets a scratch database (a SQLite file in a temporary data
 folder; a fresh `haven_bench` database on 127.0.0.1:5432), migrates, initialises and unseals
@@ -11,6 +12,12 @@ middleware stack (``django.test.Client``: no network, so this is server time): a
 "hello" view as the yardstick, the dashboard, the case list, a name search (Cyrillic and
 Latin) and case pages. Medians and 95th percentiles go to bench/results/cases.json.
 Not a test: numbers depend on the machine (this one is shared with other work).
+
+``--keep DIR`` is for iterating (with the first of ``--backends``): the first run seeds
+into DIR (on PostgreSQL: into the `haven_bench_cases` database, left in place) and keeps the
+key shares in DIR/bench-state.json; later runs unseal, migrate (so a new index lands on the
+seeded data) and only time the requests (``--only`` picks endpoints by a word of their
+label). Such runs print their numbers and never write bench/results.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results" / "cases.json"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
-PG_DB = "haven_bench"
+PG_DB = "haven_bench_cases"
 
 
 def stats(samples: list[float]) -> dict[str, float]:
@@ -43,15 +50,24 @@ def stats(samples: list[float]) -> dict[str, float]:
             "p95_ms": round(p95 * 1000, 2), "max_ms": round(ordered[-1] * 1000, 2)}
 
 
-def child(backend: str, people: int, requests: int) -> dict[str, Any]:
+STATE = "bench-state.json"
+PASSWORD = "bench password that is long enough"  # noqa: S105 - a throwaway bench user
+
+
+def child(backend: str, people: int, requests: int, keep: str = "", only: str = ""
+          ) -> dict[str, Any]:
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        return _child(backend, people, requests, Path(keep), only)
     data = Path(tempfile.mkdtemp(prefix="haven-bench-"))
     try:
-        return _child(backend, people, requests, data)
+        return _child(backend, people, requests, data, only)
     finally:
         shutil.rmtree(data, ignore_errors=True)
 
 
-def _child(backend: str, people: int, requests: int, data: Path) -> dict[str, Any]:  # noqa: PLR0915 - one linear script
+def _child(backend: str, people: int, requests: int, data: Path, only: str = ""  # noqa: PLR0915 - one linear script
+           ) -> dict[str, Any]:
     os.environ["HAVEN_DATA_DIR"] = str(data)
     os.environ.setdefault("HAVEN_SECRET_KEY", "bench-secret-key-0123456789abcdefghijklmnop")
     os.environ["DJANGO_SETTINGS_MODULE"] = "haven.settings"
@@ -66,6 +82,7 @@ def _child(backend: str, people: int, requests: int, data: Path) -> dict[str, An
     django.setup()
     from django.conf import settings
     from django.core.management import call_command
+    from django.db import connection
     from django.http import HttpRequest, HttpResponse
     from django.test import Client
     from django.urls import clear_url_caches, path
@@ -93,25 +110,39 @@ def _child(backend: str, people: int, requests: int, data: Path) -> dict[str, An
     clear_url_caches()
 
     out: dict[str, Any] = {"backend": backend, "people": people}
+    state_file = data / STATE
+    state = json.loads(state_file.read_text()) if state_file.exists() else None
     t0 = time.monotonic()
     call_command("migrate", verbosity=0)
     out["migrate_s"] = round(time.monotonic() - t0, 1)
+    password = PASSWORD
     with client.using(client.LocalTransport()):
-        shares = services.keys_init(actor=None, shares=3, threshold=2)
+        if state is None:
+            shares = services.keys_init(actor=None, shares=3, threshold=2)
+        else:
+            shares = state["shares"]
         services.unseal_submit_share(actor=None, share=shares[0])
         services.unseal_submit_share(actor=None, share=shares[1])
-        org = Organization.objects.create(name="Bench", slug="bench", is_demo=True)
-        password = "bench password that is long enough"  # noqa: S105 - a throwaway bench user
-        users = {}
-        for role in (Role.COORDINATOR, Role.CASEWORKER, Role.OPERATOR):
-            for i in range(1 if role != Role.CASEWORKER else 40):
-                user = User.objects.create_user(f"{role}{i}", password, organization=org,
-                                                role=role)
-                TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
-                users.setdefault(role, user)
-        t0 = time.monotonic()
-        call_command("seed", "--people", str(people), "--seed", "1", "--org", "bench")
-        out["seed_s"] = round(time.monotonic() - t0, 1)
+        if state is None:
+            org = Organization.objects.create(name="Bench", slug="bench", is_demo=True)
+            for role in (Role.COORDINATOR, Role.CASEWORKER, Role.OPERATOR):
+                for i in range(1 if role != Role.CASEWORKER else 40):
+                    user = User.objects.create_user(f"{role}{i}", password, organization=org,
+                                                    role=role)
+                    TOTPDevice.objects.create(user=user, name="bench", confirmed=True)
+            t0 = time.monotonic()
+            call_command("seed", "--people", str(people), "--seed", "1", "--org", "bench")
+            out["seed_s"] = round(time.monotonic() - t0, 1)
+            state_file.write_text(json.dumps({"shares": shares, "people": people}))
+            if backend == "postgres":
+                # A production server's autovacuum analyses new rows within a minute; the
+                # shared test server runs without it, and a planner without statistics
+                # guesses that an organization holds four cases.
+                with connection.cursor() as cursor:
+                    cursor.execute("ANALYZE")
+        users = {role: User.objects.get(username=f"{role}0")
+                 for role in (Role.COORDINATOR, Role.CASEWORKER, Role.OPERATOR)}
+        out["people"] = Person.objects.count()
         out["cases"] = Case.objects.count()
 
         def login(user: Any) -> Client:
@@ -160,9 +191,13 @@ def _child(backend: str, people: int, requests: int, data: Path) -> dict[str, An
             "name search, caseworker": (worker, lambda: f"/cases/?q={rng.choice(names)}"),
             "case page, coordinator": (coord, lambda: f"/cases/{rng.choice(coord_cases)}/"),
             "case page, caseworker": (worker, lambda: f"/cases/{rng.choice(worker_cases)}/"),
+            "my tasks, caseworker": (worker, lambda: "/cases/tasks/"),
+            "my tasks, coordinator": (coord, lambda: "/cases/tasks/"),
         }
         out["endpoints"] = {}
         for label, (c, make_url) in endpoints.items():
+            if only and not any(word in label for word in only.split(",")):
+                continue
             out["endpoints"][label] = measure(c, make_url)
             print(f"  {backend:8} {label:45} {out['endpoints'][label]}", file=sys.stderr)
     return out
@@ -181,10 +216,21 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--backends", default="sqlite,postgres")
+    parser.add_argument("--keep", default="", help="data folder to seed once and reuse "
+                        "(results are printed, not written)")
+    parser.add_argument("--only", default="", help="comma-separated words: time only the "
+                        "endpoints whose label has one")
     parser.add_argument("--child", default="")
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(child(args.child, args.people, args.requests)))
+        print(json.dumps(child(args.child, args.people, args.requests, args.keep, args.only)))
+        return
+    if args.keep:
+        backend = args.backends.split(",")[0]
+        if backend == "postgres" and not (Path(args.keep) / STATE).exists():
+            reset_postgres()
+        print(json.dumps(child(backend, args.people, args.requests, args.keep, args.only),
+                         indent=2))
         return
     runs = []
     for backend in args.backends.split(","):

@@ -7,7 +7,26 @@ never names or other personal data, so the log can be handed to an auditor or pu
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
+
+
+class CaseRef(models.Func):
+    """``data["case"]`` as text: the case an event about a note, task, person… belongs to.
+
+    The key is written into the SQL as a literal (not a parameter), so the expression index
+    below and the queries that use this class compare the same expression and the database
+    can use the index for a case's history.
+    """
+
+    output_field = models.CharField()
+    template = "json_extract(%(expressions)s, '$.case')"
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra_context: Any
+                      ) -> tuple[str, Any]:
+        return self.as_sql(compiler, connection, template="(%(expressions)s ->> 'case')",
+                           **extra_context)
 
 
 class AuditEvent(models.Model):
@@ -25,6 +44,11 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-seq"]
+        # One record's history, newest first, without reading the whole log (the case page).
+        indexes = [
+            models.Index("object_id", models.F("seq").desc(), name="audit_event_object"),
+            models.Index(CaseRef("data"), models.F("seq").desc(), name="audit_event_case"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.action}"

@@ -218,6 +218,16 @@ class TaskOut(Schema):
     overdue: bool
 
 
+class TaskPatchIn(Schema):
+    """Only the fields sent change; ``null`` clears the due date or the assignee."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=500)
+    assignee_id: UUID | None = Field(default=None, description="A colleague who can reach the "
+                                     "case and work on its tasks; null leaves it with nobody.")
+    due: date | None = None
+    priority: Priority | None = None
+
+
 class TaskTransitionIn(Schema):
     to: TaskStatus
 
@@ -441,7 +451,8 @@ def placement_transition(request: HttpRequest, case_id: UUID, placement_id: UUID
 @api_requires(Perm.TASK_READ)
 def task_list(request: HttpRequest, filters: Query[TaskFilter]) -> list[TaskOut]:
     f = filters
-    tasks = list(selectors.task_list(actor=_actor(request), mine=f.mine, open_only=f.open_only)
+    tasks = list(selectors.task_list(actor=_actor(request), mine=f.mine,
+                                     status=TaskStatus.OPEN if f.open_only else "")
                  [f.offset: f.offset + f.limit])
     keys.prefetch(tasks)
     return [_task(t) for t in tasks]
@@ -466,3 +477,16 @@ def task_transition(request: HttpRequest, task_id: UUID, payload: TaskTransition
     task = selectors.task_get(actor=actor, task_id=task_id)
     return _task(services.task_transition(actor=actor, task=task, to=payload.to))
 
+
+
+@tasks_router.patch("/{task_id}", response=TaskOut,
+                    summary="Edit or reassign an open task: only the fields sent change")
+@api_requires(Perm.TASK_UPDATE)
+def task_update(request: HttpRequest, task_id: UUID, payload: TaskPatchIn) -> TaskOut:
+    actor = _actor(request)
+    task = selectors.task_get(actor=actor, task_id=task_id)
+    sent = payload.model_dump(exclude_unset=True)
+    changes: dict[str, Any] = {k: sent[k] for k in ("title", "due", "priority") if k in sent}
+    if "assignee_id" in sent:
+        changes["assignee"] = _user(actor, payload.assignee_id, "assignee_id")
+    return _task(services.task_update(actor=actor, task=task, **changes))

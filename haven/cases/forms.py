@@ -19,6 +19,7 @@ from haven.cases.models import (
     RiskLevel,
     SharedField,
     Status,
+    TaskStatus,
     Visibility,
 )
 
@@ -190,6 +191,11 @@ class TaskForm(StaffChoiceForm):
         self.fields["priority"] = forms.ChoiceField(label=_("Priority"), choices=Priority.choices,
                                                     initial=Priority.NORMAL)
         self.order_fields(["title", "assignee", "due", "priority"])
+
+
+class TaskFilterForm(forms.Form):
+    status = forms.ChoiceField(label=_("Show"), required=False, choices=[
+        (TaskStatus.OPEN.value, _("Open")), (TaskStatus.DONE.value, _("Done"))])
 
 
 class DocumentForm(forms.Form):

@@ -176,12 +176,15 @@ class Case(BaseModel):
 
     class Meta:
         ordering = ["-triage_score", "-created_at"]
+        # Lists read cases in the order of an index and stop after a page: the organization's
+        # queue by triage (coordinators), a caseworker's own queue by triage, reviews by date.
         indexes = [
             models.Index(fields=["organization", "status", "-triage_score"]),
             models.Index(fields=["organization", "-triage_score", "-created_at"]),
-            models.Index(fields=["assigned_to", "status"]),
+            models.Index(fields=["organization", "assigned_to", "-triage_score", "-created_at"],
+                         name="case_assignee_queue"),
+            models.Index(fields=["organization", "next_review"], name="case_review_due"),
             models.Index(fields=["opened_by"]),
-            models.Index(fields=["next_review"]),
         ]
 
     def __str__(self) -> str:
@@ -330,7 +333,8 @@ class Verification(BaseModel):
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["verifier", "state"])]
+        indexes = [models.Index(fields=["verifier", "state"]),
+                   models.Index(fields=["state", "-created_at"], name="verification_queue")]
 
     def __str__(self) -> str:
         return f"verification {self.pk}"
@@ -430,7 +434,8 @@ class Task(BaseModel):
     class Meta:
         ordering = ["status", "due", "-created_at"]
         indexes = [models.Index(fields=["assignee", "status", "due"]),
-                   models.Index(fields=["case", "status"])]
+                   models.Index(fields=["case", "status"]),
+                   models.Index(fields=["status", "due"], name="task_due")]
 
     def __str__(self) -> str:
         return f"task {self.pk}"

@@ -8,13 +8,13 @@ from typing import Any
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from haven.access import policy
 from haven.access.permissions import Perm
 from haven.access.roles import Role
-from haven.audit.models import AuditEvent
+from haven.audit.models import AuditEvent, CaseRef
 from haven.audit.services import record
 from haven.cases.models import (
     CASE_NUMBER_RE,
@@ -39,6 +39,12 @@ from haven.people import selectors as people_selectors
 
 DASHBOARD_ROWS = 15
 HISTORY_ROWS = 60
+# Lists count at most this many rows: "more than 1,000" is all a person needs to know, and
+# counting every case of a large organization on each page view costs more than the page.
+COUNT_CAP = 1000
+# A name search reads at most this many matching people; past it, "more than 500 people
+# match" and the list is checked case by case (see _name_search).
+SEARCH_IDS = 500
 
 
 def case_get(*, actor: Any, pk: UUID | str) -> Case:
@@ -50,19 +56,59 @@ def case_get(*, actor: Any, pk: UUID | str) -> Case:
     return case
 
 
-def _matching_case_ids(actor: Any, q: str) -> QuerySet[Any] | None:
-    """Cases whose members' blind indexes hold every word of ``q`` (or its phone number)."""
-    person_ids = people_selectors.person_ids_matching(actor, q)
-    if person_ids is None:
-        return None
-    return Member.objects.filter(person_id__in=person_ids).values("case_id")
+@dataclass
+class CaseSearch:
+    """Cases to list; how many there are when that is already known (then nobody counts
+    them); past how many a list just says "more than" (``cap``, else ``COUNT_CAP``); and
+    whether more than ``cap`` *people* matched a name (the list then says so)."""
+
+    cases: QuerySet[Case]
+    count: int | None = None
+    cap: int = 0
+    many_people: bool = False
+
+    @property
+    def limit(self) -> int:
+        return self.cap or COUNT_CAP
 
 
-def case_list(*, actor: Any, q: str = "", status: str = "", priority: str = "", risk: str = "",
-              assignee: str = "") -> QuerySet[Case]:
+def _name_search(actor: Any, q: str, qs: QuerySet[Case], *, filtered: bool) -> CaseSearch:
+    """Cases among ``qs`` with a member whose blind index holds every word of ``q`` (or its
+    phone number).
+
+    The matching people are read first, at most ``SEARCH_IDS`` of them, streamed from the
+    digest index of the rarest word. Up to that many, their cases are fetched by key. A name
+    more common than that (a first name alone, in a large organization) is instead checked
+    case by case as the list walks its queue by triage, which fills a page after a few
+    hundred cases — listing tens of thousands of matches on every search is what made it
+    slow; the list then says that more than ``SEARCH_IDS`` people match.
+
+    A supervisor sees every case of the organization (``policy.cases_visible_to``) and the
+    digests match only its people, so without another filter the number of matching cases is
+    known from the people read; others count their own (much shorter) queue.
+    """
+    search = people_selectors.person_search(actor, q)
+    if search is None:
+        return CaseSearch(qs.none())
+    people = [row["person_id"] for row in search.ids[:SEARCH_IDS + 1]]
+    everything = not filtered and policy.has_perm(actor, Perm.CASE_SUPERVISE)
+    if len(people) <= SEARCH_IDS:
+        found = list(dict.fromkeys(Member.objects.filter(person_id__in=people).order_by()
+                                   .values_list("case_id", flat=True)))
+        return CaseSearch(qs.filter(pk__in=found), len(found) if everything else None,
+                          cap=SEARCH_IDS)
+    has_match = Exists(Member.objects.filter(search.matches(OuterRef("person_id")),
+                                             case_id=OuterRef("pk")))
+    return CaseSearch(qs.filter(has_match), SEARCH_IDS + 1 if everything else None,
+                      cap=SEARCH_IDS, many_people=True)
+
+
+def case_search(*, actor: Any, q: str = "", status: str = "", priority: str = "",
+                risk: str = "", assignee: str = "") -> CaseSearch:
     """Visible cases, most urgent first, filtered; ``q`` is a case number, or a name or phone
     number in any script, matched through blind indexes (never by decrypting)."""
-    qs = Case.objects.visible_to(actor).select_related("assigned_to")
+    qs = Case.objects.visible_to(actor).select_related("assigned_to").order_by(
+        "-triage_score", "-created_at")
     if status:
         qs = qs.filter(status=status)
     if priority:
@@ -79,15 +125,20 @@ def case_list(*, actor: Any, q: str = "", status: str = "", priority: str = "", 
         except ValueError:
             qs = qs.none()
     q = q.strip()
-    if q:
-        if CASE_NUMBER_RE.match(q.upper()):
-            qs = qs.filter(number=q.upper())
-        elif policy.has_perm(actor, Perm.PERSON_READ):
-            ids = _matching_case_ids(actor, q)
-            qs = qs.filter(pk__in=ids) if ids is not None else qs.none()
-        else:
-            qs = qs.none()  # a partner cannot probe which names are known
-    return qs.order_by("-triage_score", "-created_at")
+    if not q:
+        return CaseSearch(qs)
+    if CASE_NUMBER_RE.match(q.upper()):
+        return CaseSearch(qs.filter(number=q.upper()))
+    if not policy.has_perm(actor, Perm.PERSON_READ):
+        return CaseSearch(qs.none())  # a partner cannot probe which names are known
+    return _name_search(actor, q, qs, filtered=bool(status or priority or risk or assignee))
+
+
+def case_list(*, actor: Any, q: str = "", status: str = "", priority: str = "", risk: str = "",
+              assignee: str = "") -> QuerySet[Case]:
+    """``case_search``'s cases."""
+    return case_search(actor=actor, q=q, status=status, priority=priority, risk=risk,
+                       assignee=assignee).cases
 
 
 def household_sizes(cases: list[Case]) -> dict[Any, int]:
@@ -101,6 +152,22 @@ def assignable_staff(*, actor: Any) -> QuerySet[Any]:
 
     return User.objects.filter(organization_id=actor.organization_id, is_active=True,
                                role__in=(Role.CASEWORKER, Role.COORDINATOR)).order_by("username")
+
+
+def task_assignees(*, case: Case) -> QuerySet[Any]:
+    """Colleagues a task on ``case`` may go to: active members of its organization whom the
+    policy lets work on its tasks. Candidates are narrowed in SQL first (supervisors, the
+    case's caseworker and opener, its verifiers), so the policy is asked about a handful."""
+    from haven.accounts.models import User
+
+    supervisors = [role for role, perms in policy.ROLE_PERMISSIONS.items()
+                   if Perm.CASE_SUPERVISE in perms]
+    candidates = User.objects.filter(organization_id=case.organization_id, is_active=True).filter(
+        Q(role__in=supervisors) | Q(pk__in=[u for u in (case.assigned_to_id, case.opened_by_id)
+                                            if u is not None])
+        | Q(verifications__case=case)).distinct()
+    ids = [u.pk for u in candidates if policy.has_perm(u, Perm.TASK_UPDATE, case)]
+    return User.objects.filter(pk__in=ids).order_by("username")
 
 
 def staff_with_role(*, actor: Any, roles: tuple[Role, ...]) -> QuerySet[Any]:
@@ -125,21 +192,27 @@ class Dashboard:
 
 def dashboard(*, actor: Any) -> Dashboard:
     """What needs the actor today: their open cases (most urgent first), open emergencies,
-    overdue tasks, risk reviews due, and verifications waiting for them."""
+    overdue tasks, risk reviews due, and verifications waiting for them.
+
+    Every list is capped at ``DASHBOARD_ROWS`` and read in the order of an index (see
+    ``Case.Meta.indexes``), so the page costs the same with a thousand cases or a million;
+    nothing is counted, and only the task titles shown are decrypted.
+    """
     visible = Case.objects.visible_to(actor).open().select_related("assigned_to")
     today = timezone.localdate()
     mine = visible.filter(assigned_to=actor) if actor.role in (
         Role.CASEWORKER, Role.COORDINATOR) else visible
-    tasks_qs = Task.objects.overdue(today).filter(case__in=visible.values("pk"))
+    tasks_qs = Task.objects.overdue(today).filter(_on_case(visible))
     if not policy.has_perm(actor, Perm.CASE_SUPERVISE):
         tasks_qs = tasks_qs.filter(assignee=actor)
-    overdue = list(tasks_qs.select_related("case", "assignee").order_by("due")[:DASHBOARD_ROWS])
-    keys.prefetch(overdue)
+    overdue = list(tasks_qs.select_related("case", "assignee").order_by("due", "created_at")
+                   [:DASHBOARD_ROWS])
+    keys.prefetch(overdue)  # the titles shown, and only those: one agent call
     to_verify: list[Verification] = []
     if policy.has_perm(actor, Perm.VERIFICATION_SUBMIT):
         to_verify = list(Verification.objects.filter(
-            verifier=actor, state=VerificationState.REQUESTED,
-            case__in=visible.values("pk")).select_related("case")[:DASHBOARD_ROWS])
+            _on_case(visible), verifier=actor, state=VerificationState.REQUESTED,
+        ).select_related("case")[:DASHBOARD_ROWS])
     to_approve: list[Verification] = []
     if policy.has_perm(actor, Perm.VERIFICATION_APPROVE):
         to_approve = list(Verification.objects.filter(
@@ -190,9 +263,13 @@ def case_history(*, case: Case) -> list[AuditEvent]:
     """The case's own audit events and those of its notes, tasks, people…; ids and states only,
     so showing them to the case team reveals nothing the team may not know."""
     case_id = str(case.pk)
-    return list(AuditEvent.objects.filter(
-        Q(object_type="case", object_id=case_id) | Q(data__case=case_id)
-    ).order_by("-seq")[:HISTORY_ROWS])
+    # Two index reads of at most HISTORY_ROWS each (audit_event_object, audit_event_case),
+    # merged here: an OR of the two conditions would have the database walk the whole log.
+    own = AuditEvent.objects.filter(object_id=case_id, object_type="case").order_by("-seq")
+    related = AuditEvent.objects.alias(case_ref=CaseRef("data")).filter(
+        case_ref=case_id).order_by("-seq")
+    events = {e.seq: e for e in [*own[:HISTORY_ROWS], *related[:HISTORY_ROWS]]}
+    return [events[seq] for seq in sorted(events, reverse=True)[:HISTORY_ROWS]]
 
 
 def case_view(*, actor: Any, case: Case) -> CaseView:
@@ -312,16 +389,32 @@ def task_get(*, actor: Any, task_id: UUID | str) -> Task:
     return task
 
 
-def task_list(*, actor: Any, mine: bool = True, open_only: bool = True) -> QuerySet[Task]:
-    """Tasks on visible cases (by default the actor's own open ones), due first."""
+def task_list(*, actor: Any, mine: bool = True, status: str = TaskStatus.OPEN
+              ) -> QuerySet[Task]:
+    """Tasks on cases the actor can see (by default their own open ones); ``status`` ""
+    means any. Open tasks come by due date, so the overdue ones lead and undated ones
+    trail; closed ones most recently closed first.
+
+    A task assigned to the actor on a case they can no longer reach (reassigned, suspended)
+    is not listed: the task's title would tell them about the case.
+    """
     if not policy.has_perm(actor, Perm.TASK_READ):
         return Task.objects.none()
-    qs = Task.objects.filter(case__in=Case.objects.visible_to(actor).values("pk"))
+    qs = Task.objects.filter(_on_case(Case.objects.visible_to(actor)))
     if mine:
         qs = qs.filter(assignee=actor)
-    if open_only:
-        qs = qs.filter(status=TaskStatus.OPEN)
-    return qs.select_related("case", "assignee").order_by("due", "-created_at")
+    if status:
+        qs = qs.filter(status=status)
+    order = (("-completed_at", "-created_at") if status in (TaskStatus.DONE, TaskStatus.CANCELLED)
+             else (F("due").asc(nulls_last=True), "-created_at"))
+    return qs.select_related("case", "assignee").order_by(*order)
+
+
+def _on_case(cases: QuerySet[Case]) -> Exists:
+    """"The row's case is one of ``cases``", as a correlated EXISTS on the case's primary key:
+    the database checks only the rows it is about to return, instead of first listing every
+    visible case (tens of thousands for a coordinator) as ``case__in`` would."""
+    return Exists(cases.filter(pk=OuterRef("case_id")))
 
 
 def verification_get(*, case: Case, verification_id: UUID | str) -> Verification:

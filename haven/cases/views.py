@@ -3,12 +3,14 @@ render. A refused service call shows its message on the form that caused it."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlencode
 from uuid import UUID
 
 from django import forms
 from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import (
     Http404,
     HttpRequest,
@@ -18,6 +20,7 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -30,15 +33,40 @@ from haven.accounts import services as account_services
 from haven.accounts.decorators import reauth_required
 from haven.cases import forms as case_forms
 from haven.cases import selectors, services
-from haven.cases.models import PERSON_FIELDS, Case, allowed_targets
+from haven.cases.models import PERSON_FIELDS, Case, TaskStatus, allowed_targets
 from haven.core.csrf import csrf_first_unless, csrf_refusal
 from haven.core.errors import HavenError, NotFound
 from haven.core.forms import apply_error
-from haven.core.pagination import paginate
+from haven.core.pagination import PER_PAGE, paginate
 from haven.housing import selectors as housing_selectors
 from haven.keyring import files, keys
 
 MASK = "••••••"
+
+
+if TYPE_CHECKING:
+    _Paginator = Paginator[Any]
+else:
+    _Paginator = Paginator  # generic only in the type stubs
+
+
+class CappedPaginator(_Paginator):
+    """Counts at most ``cap + 1`` rows (one more, to know there are more): the last
+    page is then the cap's, and the list says "more than …" instead of an exact number.
+    ``known``: the caller already knows how many, so nothing is counted."""
+
+    def __init__(self, *args: Any, cap: int, known: int | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.known = known
+        self.cap = cap
+
+    @cached_property
+    def count(self) -> int:
+        if self.known is not None:
+            return min(self.known, self.cap + 1)
+        items = cast("QuerySet[Any]", self.object_list)
+        rows = items.order_by().values("pk")  # no sort, no joins: just count
+        return int(rows[: self.cap + 1].count())
 
 
 def _case(request: HttpRequest, pk: UUID) -> Case:
@@ -56,8 +84,9 @@ def _to_case(pk: UUID, anchor: str = "") -> HttpResponseRedirect:
 @requires(Perm.CASE_READ)
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "cases/dashboard.html",
-                  {"board": selectors.dashboard(actor=request.user)})
+    return render(request, "cases/dashboard.html", {
+        "board": selectors.dashboard(actor=request.user),
+        "may_tasks": policy.has_perm(request.user, Perm.TASK_READ)})
 
 
 @requires(Perm.CASE_READ)
@@ -66,14 +95,18 @@ def case_list(request: HttpRequest) -> HttpResponse:
     staff = selectors.assignable_staff(actor=request.user)
     form = case_forms.CaseFilterForm(request.GET or None, staff=staff)
     filters = form.cleaned_data if form.is_valid() else {}
-    page = paginate(request, selectors.case_list(actor=request.user, **{
-        k: filters.get(k, "") for k in ("q", "status", "priority", "risk", "assignee")}))
+    found = selectors.case_search(actor=request.user, **{
+        k: filters.get(k, "") for k in ("q", "status", "priority", "risk", "assignee")})
+    paginator = CappedPaginator(found.cases, PER_PAGE, known=found.count, cap=found.limit)
+    page = paginator.get_page(request.GET.get("page"))
     sizes = selectors.household_sizes(list(page.object_list))
     rows = [(case, sizes.get(case.pk, 0)) for case in page.object_list]
     query = urlencode({k: v for k, v in filters.items() if v})
     template = "cases/_rows.html" if request.headers.get("HX-Request") else "cases/list.html"
     return render(request, template, {
         "form": form, "page": page, "rows": rows, "query": query,
+        "capped": paginator.count > found.limit, "cap": found.limit,
+        "many_people": found.many_people,
         "may_create": policy.has_perm(request.user, Perm.CASE_CREATE)})
 
 
@@ -115,9 +148,9 @@ def _detail_context(request: HttpRequest, case: Case, **bound: Any) -> dict[str,
     staff_qs = selectors.assignable_staff(actor=user)
     verifiers = selectors.staff_with_role(actor=user, roles=(Role.VERIFIER, Role.COORDINATOR)
                                           ).exclude(pk=case.opened_by_id)
-    team = selectors.staff_with_role(actor=user, roles=tuple(Role))
-    members = [(str(m.member.person_id), m.member) for m in view.members]
-    placement_form = bound.pop("placement_form", None) or _placement_form(request, members)
+    # The placement form lists every shelter with its occupancy: built only when a refused
+    # placement is shown again; otherwise the page links to it (cases:placement_new).
+    placement_form = bound.pop("placement_form", None)
     pending = selectors.pending_verification(case=case)
     return {
         "case": case, "view": view, "may": may, "member_rows": _member_rows(request, view,
@@ -142,14 +175,20 @@ def _detail_context(request: HttpRequest, case: Case, **bound: Any) -> dict[str,
         "member_form": bound.pop("member_form", None) or case_forms.MemberForm(),
         "note_form": bound.pop("note_form", None) or case_forms.NoteForm(
             visibilities=view.note_visibilities),
-        "task_form": bound.pop("task_form", None) or case_forms.TaskForm(staff=team),
+        "task_form": bound.pop("task_form", None) or case_forms.TaskForm(
+            staff=selectors.task_assignees(case=case)),
         "placement_form": placement_form,
         "document_form": case_forms.DocumentForm(),
         "referral_form": bound.pop("referral_form", None) or case_forms.ReferralForm(
             staff=selectors.staff_with_role(actor=user, roles=(Role.LIAISON,))),
-        "task_statuses": [("done", _("Done")), ("cancelled", _("Cancel")), ("open", _("Reopen"))],
+        "task_statuses": _task_statuses(),
         "mask": MASK,
     }
+
+
+def _task_statuses() -> list[tuple[str, str]]:
+    return [(TaskStatus.DONE, _("Done")), (TaskStatus.CANCELLED, _("Cancel")),
+            (TaskStatus.OPEN, _("Reopen"))]
 
 
 def _placement_form(request: HttpRequest, members: list[tuple[str, Any]],
@@ -158,6 +197,21 @@ def _placement_form(request: HttpRequest, members: list[tuple[str, Any]],
 
     shelters = housing_selectors.placeable_shelters(actor=request.user)
     return PlacementForm(data, members=members, shelters=shelters)
+
+
+@requires(Perm.PLACEMENT_MANAGE)
+@require_GET
+def placement_new(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """The placement form, fetched when asked for (it lists every shelter with its
+    occupancy, which the case page should not pay for on every visit)."""
+    case = _case(request, pk)
+    if not policy.has_perm(request.user, Perm.PLACEMENT_MANAGE, case):
+        raise Http404
+    members = [(str(m.person_id), m) for m in case.members.all()]
+    template = ("cases/_placement_form.html" if request.headers.get("HX-Request")
+                else "cases/placement_new.html")
+    return render(request, template, {"case": case,
+                                      "placement_form": _placement_form(request, members)})
 
 
 def _render_detail(request: HttpRequest, case: Case, status: int = 200, **bound: Any
@@ -360,26 +414,80 @@ def note_redact(request: HttpRequest, pk: UUID, note_id: UUID) -> HttpResponse:
 @requires(Perm.TASK_CREATE)
 @require_POST
 def task_add(request: HttpRequest, pk: UUID) -> HttpResponse:
-    staff = selectors.staff_with_role(actor=request.user, roles=tuple(Role))
+    staff = selectors.task_assignees(case=_case(request, pk))
     return _post(request, pk, case_forms.TaskForm, "task_form",
                  lambda case, d: services.task_create(actor=request.user, case=case, **d),
                  _("Task added."), "tasks", staff=staff)
 
 
+def _task(request: HttpRequest, task_id: UUID) -> Any:
+    try:
+        return selectors.task_get(actor=request.user, task_id=task_id)
+    except NotFound:
+        raise Http404 from None
+
+
+def _back_from_task(request: HttpRequest, task: Any) -> HttpResponseRedirect:
+    if request.POST.get("next") == "tasks":
+        return HttpResponseRedirect(reverse("cases:tasks"))
+    return _to_case(task.case_id, "tasks")
+
+
+@requires(Perm.TASK_READ)
+@require_GET
+def task_list(request: HttpRequest) -> HttpResponse:
+    form = case_forms.TaskFilterForm(request.GET or None)
+    status = (form.cleaned_data.get("status") if form.is_valid() else "") or TaskStatus.OPEN
+    page = paginate(request, selectors.task_list(actor=request.user, status=status))
+    keys.prefetch(page.object_list)  # the page's titles only: one agent call
+    return render(request, "cases/tasks.html", {
+        "form": form, "page": page, "status": status, "query": urlencode({"status": status}),
+        "may_update": policy.has_perm(request.user, Perm.TASK_UPDATE)})
+
+
+@requires(Perm.TASK_UPDATE)
+@require_http_methods(["GET", "POST"])
+def task_edit(request: HttpRequest, task_id: UUID) -> HttpResponse:
+    """Edit or reassign a task: a page of its own, or (htmx) a table row swapped in place."""
+    task = _task(request, task_id)
+    if not policy.has_perm(request.user, Perm.TASK_UPDATE, task.case):
+        raise Http404
+    staff = selectors.task_assignees(case=task.case)
+    htmx = bool(request.headers.get("HX-Request"))
+    form = case_forms.TaskForm(request.POST or None, staff=staff, initial={
+        "title": task.title, "assignee": task.assignee_id, "due": task.due,
+        "priority": task.priority})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.task_update(actor=request.user, task=task, **form.cleaned_data)
+        except HavenError as exc:
+            apply_error(form, exc)
+        else:
+            if htmx:
+                return render(request, "cases/_task_row.html", {
+                    "task": task, "may": {"task_update": True},
+                    "task_statuses": _task_statuses()})
+            messages.success(request, _("Task updated."))
+            return _back_from_task(request, task)
+    context = {"task": task, "case": task.case, "form": form,
+               "from_tasks": request.GET.get("next", request.POST.get("next")) == "tasks"}
+    if htmx:
+        # htmx swaps only successful answers, so a form with errors comes back as 200.
+        return render(request, "cases/_task_edit.html", context)
+    return render(request, "cases/task_edit.html", context, status=400 if form.errors else 200)
+
+
 @requires(Perm.TASK_UPDATE)
 @require_POST
 def task_transition(request: HttpRequest, task_id: UUID) -> HttpResponse:
-    try:
-        task = selectors.task_get(actor=request.user, task_id=task_id)
-    except NotFound:
-        raise Http404 from None
+    task = _task(request, task_id)
     try:
         services.task_transition(actor=request.user, task=task, to=request.POST.get("to", ""))
     except HavenError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Task updated."))
-    return _to_case(task.case_id, "tasks")
+    return _back_from_task(request, task)
 
 
 @requires(Perm.REFERRAL_MANAGE)

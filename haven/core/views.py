@@ -1,15 +1,29 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
 
+from haven.access import policy
 from haven.access.decorators import public, staff
+from haven.access.permissions import Perm
 from haven.core import faults
 
 
 @staff
 def dashboard(request: HttpRequest) -> HttpResponse:
+    """The start page: the work queue for staff who work on cases, the audit log for an
+    auditor, a partner liaison's referred cases; anyone else a short page of what their role
+    lets them open (the navigation already holds exactly that)."""
+    user = request.user
+    if policy.has_perm(user, Perm.CASE_READ):
+        if policy.case_referral_only(user):
+            return redirect("cases:list")
+        from haven.cases.views import dashboard as work_queue
+
+        return work_queue(request)
+    if policy.has_perm(user, Perm.AUDIT_READ):
+        return redirect("audit:list")
     return render(request, "core/dashboard.html")
 
 

@@ -54,7 +54,10 @@ class PersonIndex(models.Model):
     digest = models.BinaryField(max_length=32)
 
     class Meta:
-        indexes = [models.Index(fields=["kind", "digest"])]
+        # (kind, digest): everyone with a token. (person, kind, digest): does this one person
+        # have it — what a list checking a page of cases asks (cases.selectors._name_search).
+        indexes = [models.Index(fields=["kind", "digest"]),
+                   models.Index(fields=["person", "kind", "digest"], name="person_index_own")]
 
     def __str__(self) -> str:
         return f"{self.kind} index of {self.person_id}"

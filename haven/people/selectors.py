@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from haven.access import policy
 from haven.access.permissions import Perm
@@ -18,6 +19,7 @@ from haven.keyring import files, keys, normalize
 from haven.people.models import IndexKind, Person, PersonFile, PersonIndex
 
 MAX_RESULTS = 50
+RARITY_SCAN = 5000
 
 
 def person_get(*, actor: Any, person_id: UUID | str) -> Person:
@@ -28,26 +30,74 @@ def person_get(*, actor: Any, person_id: UUID | str) -> Person:
     return person
 
 
-def person_ids_matching(actor: Any, q: str) -> list[UUID] | None:
-    """Ids of people in the actor's organization whose blind index holds every name token of
-    ``q`` (or its phone digits); None = no query. The one search path: other apps (cases) call
-    this instead of building index digests themselves."""
+@dataclass(frozen=True)
+class PersonSearch:
+    """A name or phone search through the blind index, in the two shapes callers need.
+
+    Digests are keyed per organization, so they match only its people, and the values are
+    never decrypted. ``ids`` reads the (kind, digest) index of the rarest word and checks the
+    other words person by person (the (person, kind, digest) index), so with a LIMIT it stops
+    after that many matches instead of listing thousands. ``matches(person)`` is the same
+    test for one person whose id is the expression ``person`` (an ``OuterRef``), for a caller
+    that checks a page of rows.
+    """
+
+    names: tuple[bytes, ...]
+    phone: bytes | None
+
+    @property
+    def ids(self) -> QuerySet[Any]:
+        """A subquery of ``person_id`` values (each once, unless also found by phone)."""
+        rarest, *others = self.names
+        found = PersonIndex.objects.filter(kind=IndexKind.NAME, digest=rarest)
+        for digest in others:
+            found = found.filter(Exists(PersonIndex.objects.filter(
+                person_id=OuterRef("person_id"), kind=IndexKind.NAME, digest=digest)))
+        ids = found.values("person_id")
+        if self.phone is not None:
+            ids = ids.union(PersonIndex.objects.filter(kind=IndexKind.PHONE, digest=self.phone)
+                            .values("person_id"))
+        return ids
+
+    def matches(self, person: Any) -> Q:
+        condition = Q()
+        for digest in self.names:
+            condition &= Q(Exists(PersonIndex.objects.filter(person_id=person,
+                                                             kind=IndexKind.NAME, digest=digest)))
+        if self.phone is not None:
+            condition |= Q(Exists(PersonIndex.objects.filter(person_id=person,
+                                                             kind=IndexKind.PHONE,
+                                                             digest=self.phone)))
+        return condition
+
+
+def person_search(actor: Any, q: str) -> PersonSearch | None:
+    """People of the actor's organization whose blind index holds every name token of ``q``
+    (or its phone digits); None = no query. The one search path: other apps (cases) call this
+    instead of building index digests themselves."""
     org = str(actor.organization_id)
     words = normalize.tokens(q)
     digits = normalize.phone_digits(q)
     if not words:
         return None
-    ids: set[UUID] | None = None
-    for digest in keys.blind_indexes(f"{org}|name", words):
-        found = set(PersonIndex.objects.filter(kind=IndexKind.NAME, digest=digest)
-                    .values_list("person_id", flat=True))
-        ids = found if ids is None else ids & found
-    result = ids or set()
+    phone = None
     if len(digits) >= 5 and len(digits) * 2 >= len(q.replace(" ", "")):
-        (digest,) = keys.blind_indexes(f"{org}|phone", [digits])
-        result |= set(PersonIndex.objects.filter(kind=IndexKind.PHONE, digest=digest)
-                      .values_list("person_id", flat=True))
-    return list(result)
+        (phone,) = keys.blind_indexes(f"{org}|phone", [digits])
+    names = list(dict.fromkeys(keys.blind_indexes(f"{org}|name", words)))
+    if len(names) > 1:
+        # The rarest token first: a search starts from it ("Magomed Rarename" reads the few
+        # Rarenames, not every Magomed). Counting stops at RARITY_SCAN index entries.
+        names.sort(key=lambda digest: PersonIndex.objects.filter(
+            kind=IndexKind.NAME, digest=digest).values("pk")[:RARITY_SCAN].count())
+    return PersonSearch(tuple(names), phone)
+
+
+def person_ids_matching(actor: Any, q: str) -> list[UUID] | None:
+    """The ids of ``person_search``'s matches as a list; None = no query."""
+    search = person_search(actor, q)
+    if search is None:
+        return None
+    return list(dict.fromkeys(row["person_id"] for row in search.ids))
 
 
 @dataclass(frozen=True)

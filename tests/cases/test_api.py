@@ -144,3 +144,45 @@ def test_shelters_api(assigned: Case, coordinator: Any, caseworker: Any, api: Ap
                              content_type=JSON)
     assert compromised.json()["status"] == "compromised"
     assert [t["priority"] for t in cw.get("/api/v1/tasks").json()] == ["emergency"]
+
+
+def test_patch_task_changes_only_what_is_sent(assigned: Case, caseworker: Any, coordinator: Any,
+                                              api: Api) -> None:
+    client = api(caseworker)
+    task = client.post("/api/v1/tasks", {"case_id": str(assigned.pk), "title": "Visa form",
+                                         "assignee_id": str(caseworker.pk),
+                                         "due": "2031-01-01"}, content_type=JSON).json()
+    response = client.patch(f"/api/v1/tasks/{task['id']}", {"priority": "urgent"},
+                            content_type=JSON)
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["title"], body["priority"], body["due"]) == ("Visa form", "urgent", "2031-01-01")
+    assert body["assignee_id"] == str(caseworker.pk)
+    moved = client.patch(f"/api/v1/tasks/{task['id']}", {"assignee_id": str(coordinator.pk),
+                                                          "due": None}, content_type=JSON)
+    assert (moved.json()["assignee_id"], moved.json()["due"]) == (str(coordinator.pk), None)
+    event = AuditEvent.objects.filter(action="task.updated").latest("seq")
+    assert event.data["fields"] == ["assignee", "due"]
+
+
+def test_patch_task_refusals(assigned: Case, caseworker: Any, other_caseworker: Any,
+                             liaison: Any, api: Api) -> None:
+    client = api(caseworker)
+    task = client.post("/api/v1/tasks", {"case_id": str(assigned.pk), "title": "Visa form"},
+                       content_type=JSON).json()
+    path = f"/api/v1/tasks/{task['id']}"
+    events = AuditEvent.objects.count()
+    for payload in ({"title": ""}, {"title": None}, {"priority": "soon"},
+                    {"assignee_id": str(other_caseworker.pk)},
+                    {"assignee_id": "00000000-0000-4000-8000-000000000000"}):
+        response = client.patch(path, payload, content_type=JSON)
+        assert response.status_code in {400, 422}, payload
+        assert response.json()["detail"], payload
+    assert api(other_caseworker).patch(path, {"title": "x"}, content_type=JSON).status_code == 404
+    assert api(liaison).patch(path, {"title": "x"}, content_type=JSON).status_code == 403
+    client.post(f"{path}/transition", {"to": "done"}, content_type=JSON)
+    assert client.patch(path, {"title": "x"}, content_type=JSON).status_code == 409
+    tasks = client.get("/api/v1/tasks", {"open_only": False, "mine": False}).json()
+    assert [t["title"] for t in tasks] == ["Visa form"]
+    written = AuditEvent.objects.filter(seq__gt=events).exclude(action="token.created")
+    assert list(written.values_list("action", flat=True)) == ["task.transitioned"]

@@ -13,7 +13,7 @@ from haven.access.permissions import Perm
 from haven.audit.models import AuditEvent
 from haven.cases import selectors, services
 from haven.cases.models import Case, Outcome, Priority, SharedField, Status
-from tests.cases.conftest import verify
+from tests.cases.conftest import soon, verify
 
 ROLES = ["coordinator", "caseworker", "other_caseworker", "operator", "verifier", "liaison",
          "auditor", "outsider"]
@@ -137,3 +137,81 @@ def test_verifier_sees_cases_sent_to_them(opened: Case, operator: Any, verifier:
     verify(opened, operator=operator, verifier=verifier, coordinator=coordinator,
            outcome=Outcome.PARTIAL)
     assert list(Case.objects.visible_to(verifier)) == [opened]
+
+
+def test_search_of_a_common_name_checks_case_by_case(assigned: Case, coordinator: Any,
+                                                     caseworker: Any,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    other = services.case_open(actor=coordinator, legal_name="Магомед Исаев",
+                               phone="+7 928 555 44 33")
+    monkeypatch.setattr(selectors, "SEARCH_IDS", 1)
+    found = selectors.case_search(actor=coordinator, q="magomed")
+    assert set(found.cases) == {assigned, other}
+    assert (found.count, found.many_people) == (2, True)  # known: nothing to count
+    assert selectors.case_search(actor=coordinator, q="magomed", status="active").count is None
+    mine = selectors.case_search(actor=caseworker, q="magomed")
+    assert (list(mine.cases), mine.count) == ([assigned], None)  # a caseworker counts hers
+    assert list(selectors.case_list(actor=coordinator, q="Isaev Magomed")) == [other]
+    assert list(selectors.case_list(actor=coordinator, q="+79285554433")) == [other]
+
+
+def test_search_reads_the_rarest_word_first(assigned: Case, coordinator: Any) -> None:
+    from haven.people import selectors as people_selectors
+
+    for i in range(3):
+        services.case_open(actor=coordinator, legal_name=f"Магомед Другой{i}")
+    search = people_selectors.person_search(coordinator, "Магомед Хасанов")
+    assert search is not None
+    rare = people_selectors.person_search(coordinator, "Хасанов")
+    assert rare is not None
+    assert search.names[0] == rare.names[0]
+    assert list(selectors.case_list(actor=coordinator, q="Магомед Хасанов")) == [assigned]
+    assert selectors.case_search(actor=coordinator, q="Магомед Хасанов").count == 1
+
+
+def test_history_holds_the_case_and_its_records_newest_first(
+        assigned: Case, caseworker: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    note = services.note_add(actor=caseworker, case=assigned, body="called")
+    history = selectors.case_history(case=assigned)
+    assert [e.seq for e in history] == sorted((e.seq for e in history), reverse=True)
+    assert history[0].action == "note.added"
+    assert history[0].object_id == str(note.pk)
+    assert "case.opened" in {e.action for e in history}
+    monkeypatch.setattr(selectors, "HISTORY_ROWS", 2)
+    assert len(selectors.case_history(case=assigned)) == 2
+
+
+def test_my_tasks_overdue_first_undated_last_and_done_apart(assigned: Case,
+                                                            caseworker: Any) -> None:
+    today = timezone.localdate()
+
+    def add(title: str, due: Any) -> Any:
+        return services.task_create(actor=caseworker, case=assigned, title=title,
+                                    assignee=caseworker, due=due)
+
+    later, undated = add("later", today + timedelta(days=5)), add("undated", None)
+    late, latest = add("late", today - timedelta(days=3)), add("later still", soon(9))
+    done = add("done", today)
+    services.task_transition(actor=caseworker, task=done, to="done")
+    assert list(selectors.task_list(actor=caseworker)) == [late, later, latest, undated]
+    assert list(selectors.task_list(actor=caseworker, status="done")) == [done]
+    assert len(selectors.task_list(actor=caseworker, status="")) == 5
+
+
+def test_my_tasks_hide_tasks_of_cases_i_no_longer_reach(assigned: Case, caseworker: Any,
+                                                        coordinator: Any, liaison: Any,
+                                                        other_caseworker: Any) -> None:
+    services.task_create(actor=caseworker, case=assigned, title="x", assignee=caseworker)
+    assert selectors.task_list(actor=caseworker).count() == 1
+    assert selectors.task_list(actor=liaison).count() == 0
+    services.case_assign(actor=coordinator, case=assigned, assignee=other_caseworker)
+    assert selectors.task_list(actor=caseworker).count() == 0
+
+
+def test_task_assignees_are_those_who_reach_the_case(assigned: Case, *, coordinator: Any,
+                                                     caseworker: Any, operator: Any,
+                                                     verifier: Any, other_caseworker: Any,
+                                                     liaison: Any, auditor: Any,
+                                                     outsider: Any) -> None:
+    assert set(selectors.task_assignees(case=assigned)) == {coordinator, caseworker, operator,
+                                                            verifier}

@@ -509,6 +509,103 @@ def test_task_assignee_must_see_the_case(assigned: Case, caseworker: Any,
     assert Task.objects.count() == 0
 
 
+def _task_state(task: Task) -> tuple[Any, ...]:
+    task.refresh_from_db()
+    return task.title, task.due, task.priority, task.assignee_id, task.status
+
+
+def test_task_update_changes_fields_and_audits_their_names_only(
+        assigned: Case, caseworker: Any, coordinator: Any) -> None:
+    task = services.task_create(actor=caseworker, case=assigned, title="Buy a ticket",
+                                assignee=caseworker)
+    due = soon(3)
+    services.task_update(actor=caseworker, task=task, title="Buy a train ticket to Nalchik",
+                         due=due, priority=Priority.URGENT, assignee=coordinator)
+    assert _task_state(task) == ("Buy a train ticket to Nalchik", due, Priority.URGENT,
+                                 coordinator.pk, TaskStatus.OPEN)
+    event = last_event("task.updated")
+    assert event.object_id == str(task.pk)
+    assert event.data == {"case": str(assigned.pk),
+                          "fields": ["assignee", "due", "priority", "title"],
+                          "assignee": str(coordinator.pk), "due": due.isoformat(),
+                          "priority": "urgent"}
+    assert "Nalchik" not in str(event.data)
+
+
+def test_task_update_clears_due_and_assignee_and_skips_what_did_not_change(
+        assigned: Case, caseworker: Any) -> None:
+    task = services.task_create(actor=caseworker, case=assigned, title="Call", assignee=caseworker,
+                                due=soon())
+    services.task_update(actor=caseworker, task=task, due=None, assignee=None, title="Call")
+    assert _task_state(task)[1:4] == (None, Priority.NORMAL, None)
+    assert last_event("task.updated").data["fields"] == ["assignee", "due"]
+    events = AuditEvent.objects.count()
+    services.task_update(actor=caseworker, task=task, title="Call", due=None)
+    assert AuditEvent.objects.count() == events
+
+
+@pytest.mark.parametrize("who", ["other_caseworker", "liaison", "inactive", "stranger"])
+def test_task_cannot_go_to_someone_who_cannot_reach_the_case(
+        assigned: Case, caseworker: Any, who: str, request: pytest.FixtureRequest) -> None:
+    task = services.task_create(actor=caseworker, case=assigned, title="Call",
+                                assignee=caseworker)
+    if who == "inactive":  # the verifier reaches this case, but has left
+        target = request.getfixturevalue("verifier")
+        target.is_active = False
+        target.save()
+    elif who == "stranger":
+        target = request.getfixturevalue("outsider")
+    else:
+        target = request.getfixturevalue(who)
+    before, events = _task_state(task), AuditEvent.objects.count()
+    with pytest.raises(ValidationFailed) as exc:
+        services.task_update(actor=caseworker, task=task, assignee=target)
+    assert "assignee" in exc.value.fields
+    assert _task_state(task) == before
+    assert AuditEvent.objects.count() == events
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"title": "  "}, "title"), ({"title": "x" * 501}, "title"),
+    ({"priority": "whenever"}, "priority")])
+def test_task_update_refuses_bad_input_and_changes_nothing(
+        assigned: Case, caseworker: Any, changes: dict[str, Any], field: str) -> None:
+    task = services.task_create(actor=caseworker, case=assigned, title="Call")
+    before, events = _task_state(task), AuditEvent.objects.count()
+    with pytest.raises(ValidationFailed) as exc:
+        services.task_update(actor=caseworker, task=task, **changes)
+    assert field in exc.value.fields
+    assert _task_state(task) == before
+    assert AuditEvent.objects.count() == events
+
+
+@pytest.mark.parametrize(("role", "error"), [
+    ("other_caseworker", NotFound), ("outsider", NotFound), ("liaison", Forbidden),
+    ("auditor", Forbidden)])
+def test_task_update_is_refused_without_permission(
+        assigned: Case, caseworker: Any, role: str, error: type[Exception],
+        request: pytest.FixtureRequest) -> None:
+    task = services.task_create(actor=caseworker, case=assigned, title="Call")
+    before, events = _task_state(task), AuditEvent.objects.count()
+    with pytest.raises(error):
+        services.task_update(actor=request.getfixturevalue(role), task=task, title="Mine now")
+    assert _task_state(task) == before
+    assert AuditEvent.objects.count() == events
+
+
+def test_a_closed_task_is_reopened_before_it_is_changed(assigned: Case, caseworker: Any) -> None:
+    task = services.task_create(actor=caseworker, case=assigned, title="Call")
+    services.task_transition(actor=caseworker, task=task, to=TaskStatus.DONE)
+    events = AuditEvent.objects.count()
+    with pytest.raises(Conflict):
+        services.task_update(actor=caseworker, task=task, title="Call again")
+    assert _task_state(task)[0] == "Call"
+    assert AuditEvent.objects.count() == events
+    services.task_transition(actor=caseworker, task=task, to=TaskStatus.OPEN)
+    services.task_update(actor=caseworker, task=task, title="Call again")
+    assert _task_state(task)[0] == "Call again"
+
+
 def test_members_are_listed_principal_first(assigned: Case, caseworker: Any) -> None:
     services.member_add(actor=caseworker, case=assigned, legal_name="Child",
                         relationship=Relationship.CHILD)

@@ -251,3 +251,175 @@ def test_document_upload_and_download_encrypted(assigned: Case, caseworker: Any,
     download = client.get(url(assigned, f"documents/{doc.pk}/"))
     assert b"".join(download.streaming_content) == b"%PDF secret passport"  # type: ignore[attr-defined]
     assert AuditEvent.objects.filter(action="document.downloaded").count() == 1
+
+
+# --- tasks ---------------------------------------------------------------------------------------
+
+
+def _task(case: Case, actor: Any, title: str = "Book tickets", **kwargs: Any) -> Any:
+    return services.task_create(actor=actor, case=case, title=title, **kwargs)
+
+
+def test_my_tasks_lists_open_tasks_overdue_first_and_done_apart(assigned: Case, caseworker: Any,
+                                                               login: Login) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    today = timezone.localdate()
+    _task(assigned, caseworker, "Later", assignee=caseworker, due=today + timedelta(days=4))
+    _task(assigned, caseworker, "Overdue", assignee=caseworker, due=today - timedelta(days=2))
+    done = _task(assigned, caseworker, "Finished", assignee=caseworker)
+    _task(assigned, caseworker, "Not mine")
+    client = login(caseworker)
+    client.post(f"/cases/tasks/{done.pk}/transition/", {"to": "done", "next": "tasks"})
+    page = client.get("/cases/tasks/").content.decode()
+    assert page.index("Overdue") < page.index("Later")
+    assert "Finished" not in page
+    assert "Not mine" not in page
+    assert assigned.number in page
+    finished = client.get("/cases/tasks/", {"status": "done"}).content.decode()
+    assert "Finished" in finished
+    assert "Overdue" not in finished
+    assert client.get("/cases/tasks/", {"status": "nonsense"}).status_code == 200
+
+
+def test_transition_from_my_tasks_returns_there(assigned: Case, caseworker: Any,
+                                                login: Login) -> None:
+    task = _task(assigned, caseworker, assignee=caseworker)
+    client = login(caseworker)
+    edit = client.get(f"/cases/tasks/{task.pk}/edit/", {"next": "tasks"}).content.decode()
+    assert 'name="next" value="tasks"' in edit
+    saved = client.post(f"/cases/tasks/{task.pk}/edit/", {"title": "Book a bus",
+                                                          "priority": "normal", "next": "tasks"})
+    assert saved["Location"] == "/cases/tasks/"
+    response = client.post(f"/cases/tasks/{task.pk}/transition/", {"to": "done", "next": "tasks"})
+    assert response["Location"] == "/cases/tasks/"
+
+
+def test_edit_task_page_saves_and_audits(assigned: Case, caseworker: Any, coordinator: Any,
+                                         login: Login) -> None:
+    task = _task(assigned, caseworker, assignee=caseworker)
+    client = login(caseworker)
+    page = client.get(f"/cases/tasks/{task.pk}/edit/")
+    assert page.status_code == 200
+    assert "Book tickets" in page.content.decode()
+    response = client.post(f"/cases/tasks/{task.pk}/edit/", {
+        "title": "Book tickets to Tbilisi", "assignee": coordinator.pk, "due": "2031-05-01",
+        "priority": "urgent"})
+    assert response.status_code == 302
+    assert response["Location"] == url(assigned) + "#tasks"
+    task.refresh_from_db()
+    assert (task.title, task.assignee, str(task.due)) == ("Book tickets to Tbilisi",
+                                                          coordinator, "2031-05-01")
+    event = AuditEvent.objects.filter(action="task.updated").get()
+    assert "Tbilisi" not in str(event.data)
+
+
+def test_edit_task_inline_with_htmx(assigned: Case, caseworker: Any, login: Login) -> None:
+    task = _task(assigned, caseworker, assignee=caseworker)
+    client = login(caseworker)
+    assert f'hx-get="/cases/tasks/{task.pk}/edit/"' in client.get(url(assigned)).content.decode()
+    htmx = {"HX-Request": "true"}
+    form = client.get(f"/cases/tasks/{task.pk}/edit/", headers=htmx).content.decode()
+    assert form.startswith("<tr")
+    assert "<html" not in form
+    bad = client.post(f"/cases/tasks/{task.pk}/edit/", {"title": "", "priority": "normal"},
+                      headers=htmx)
+    assert bad.status_code == 200  # htmx swaps only successful answers
+    assert "error-text" in bad.content.decode()
+    row = client.post(f"/cases/tasks/{task.pk}/edit/", {"title": "Book a bus",
+                                                         "priority": "normal"}, headers=htmx)
+    assert row.status_code == 200
+    assert "Book a bus" in row.content.decode()
+    assert "<form" in row.content.decode()  # done / cancel buttons are back
+
+
+def test_edit_task_bad_input_is_an_inline_error_and_changes_nothing(
+        assigned: Case, caseworker: Any, other_caseworker: Any, login: Login) -> None:
+    task = _task(assigned, caseworker, assignee=caseworker)
+    client = login(caseworker)
+    events = AuditEvent.objects.count()
+    for data in ({"title": "", "priority": "normal"},
+                 {"title": "x", "priority": "normal", "assignee": other_caseworker.pk}):
+        response = client.post(f"/cases/tasks/{task.pk}/edit/", data)
+        assert response.status_code == 400
+        assert "error-text" in response.content.decode()
+    task.refresh_from_db()
+    assert (task.title, task.assignee) == ("Book tickets", caseworker)
+    assert AuditEvent.objects.count() == events
+
+
+@pytest.mark.parametrize(("role", "status"), [("other_caseworker", 404), ("outsider", 404),
+                                              ("liaison", 403), ("auditor", 403)])
+def test_edit_task_is_refused_without_permission(assigned: Case, caseworker: Any, *, role: str,
+                                                 status: int, login: Login,
+                                                 request: pytest.FixtureRequest) -> None:
+    task = _task(assigned, caseworker, assignee=caseworker)
+    client = login(request.getfixturevalue(role))
+    events = AuditEvent.objects.count()
+    assert client.get(f"/cases/tasks/{task.pk}/edit/").status_code == status
+    assert client.post(f"/cases/tasks/{task.pk}/edit/",
+                       {"title": "mine", "priority": "normal"}).status_code == status
+    task.refresh_from_db()
+    assert task.title == "Book tickets"
+    assert AuditEvent.objects.count() == events
+
+
+def test_placement_form_is_fetched_when_asked(assigned: Case, caseworker: Any, coordinator: Any,
+                                              login: Login) -> None:
+    housing_services.shelter_create(actor=coordinator, code_name="Birch", capacity=3,
+                                    address="secret street 1")
+    client = login(caseworker)
+    assert "Birch" not in client.get(url(assigned)).content.decode()
+    page = client.get(url(assigned, "placements/new/")).content.decode()
+    assert "Birch (0/3)" in page
+    assert "secret street" not in page
+    partial = client.get(url(assigned, "placements/new/"), headers={"HX-Request": "true"})
+    assert b"<html" not in partial.content
+
+
+def test_case_list_says_more_than_the_cap(unsealed: list[str], coordinator: Any, login: Login,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from haven.cases import selectors
+
+    for i in range(3):
+        services.case_open(actor=coordinator, legal_name=f"Person {i}")
+    monkeypatch.setattr(selectors, "COUNT_CAP", 2)
+    client = login(coordinator)
+    page = client.get("/cases/").content.decode()
+    assert "More than 2 cases" in page
+    assert "Page 1 of 1" not in page
+    monkeypatch.setattr(selectors, "SEARCH_IDS", 1)
+    search = client.get("/cases/", {"q": "person"}).content.decode()
+    assert "More than 1 people match" in search
+
+
+# --- the start page ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["coordinator", "caseworker", "operator", "verifier"])
+def test_start_page_of_case_staff_is_their_work_queue(role: str, login: Login, unsealed: list[str],
+                                                      request: pytest.FixtureRequest) -> None:
+    response = login(request.getfixturevalue(role)).get("/")
+    assert response.status_code == 200
+    assert "My work" in response.content.decode()
+
+
+@pytest.mark.parametrize(("role", "target"), [("liaison", "/cases/"), ("auditor", "/audit/")])
+def test_start_page_of_liaison_and_auditor(role: str, target: str, login: Login,
+                                           request: pytest.FixtureRequest) -> None:
+    response = login(request.getfixturevalue(role)).get("/")
+    assert response.status_code == 302
+    assert response["Location"] == target
+
+
+def test_start_page_without_case_or_audit_work_says_what_there_is(
+        login: Login, caseworker: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from haven.access import policy
+    from haven.access.roles import Role
+
+    monkeypatch.setitem(policy.ROLE_PERMISSIONS, Role.CASEWORKER, frozenset())
+    page = login(caseworker).get("/").content.decode()
+    assert "What you can do here" in page
+    assert 'href="/accounts/"' in page

@@ -20,6 +20,7 @@ from haven.cases.services.records import (
     referral_withdraw,
     task_create,
     task_transition,
+    task_update,
 )
 from haven.cases.services.verification import (
     verification_approve,
@@ -44,6 +45,7 @@ __all__ = [
     "risk_assess",
     "task_create",
     "task_transition",
+    "task_update",
     "verification_approve",
     "verification_request",
     "verification_submit",

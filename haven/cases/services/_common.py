@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from enum import Enum
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -10,6 +11,16 @@ from django.utils.translation import gettext as _
 from haven.access.roles import Role
 from haven.core.errors import ValidationFailed
 from haven.keyring import keys
+
+
+class Keep(Enum):
+    """Default of an update service's optional arguments: "leave this field as it is", so that
+    ``None`` can still mean "clear it" (no due date, nobody assigned)."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
 
 
 def choice(value: str, choices: Any, field: str) -> str:

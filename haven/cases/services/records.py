@@ -30,7 +30,15 @@ from haven.cases.models import (
     TaskStatus,
     Visibility,
 )
-from haven.cases.services._common import choice, share_key, staff_member, subset, text
+from haven.cases.services._common import (
+    KEEP,
+    Keep,
+    choice,
+    share_key,
+    staff_member,
+    subset,
+    text,
+)
 from haven.core.errors import Conflict, ValidationFailed
 from haven.keyring import files
 from haven.people.models import Person
@@ -82,6 +90,17 @@ def note_redact(*, actor: Any, note: Note) -> Note:
 # --- tasks ---------------------------------------------------------------------------------------
 
 
+def _check_assignee(assignee: Any, case: Case) -> None:
+    """A task goes to nobody, or to an active colleague who can reach the case and work on
+    its tasks — never to someone the case is hidden from."""
+    if assignee is None:
+        return
+    staff_member(assignee, case.organization_id, tuple(Role), "assignee")
+    if not policy.has_perm(assignee, Perm.TASK_UPDATE, case):
+        raise ValidationFailed(_("That colleague cannot see this case."),
+                               fields={"assignee": [_("Choose someone on the case.")]})
+
+
 def task_create(*, actor: Any, case: Case, title: str, assignee: Any = None,
                 due: date | None = None, priority: str = Priority.NORMAL,
                 person: Person | None = None) -> Task:
@@ -89,11 +108,7 @@ def task_create(*, actor: Any, case: Case, title: str, assignee: Any = None,
     policy.require(actor, Perm.TASK_CREATE, case)
     title = text(title, "title", maximum=MAX_TITLE, required=True)
     choice(priority, Priority, "priority")
-    if assignee is not None:
-        staff_member(assignee, case.organization_id, tuple(Role), "assignee")
-        if not policy.has_perm(assignee, Perm.TASK_UPDATE, case):
-            raise ValidationFailed(_("That colleague cannot see this case."),
-                                   fields={"assignee": [_("Choose someone on the case.")]})
+    _check_assignee(assignee, case)
     if person is not None and not Member.objects.filter(case=case, person=person).exists():
         raise ValidationFailed(_("That person is not on this case."),
                                fields={"person": [_("Choose a member of the case.")]})
@@ -126,6 +141,63 @@ def task_transition(*, actor: Any, task: Task, to: str) -> Task:
                data={"case": str(locked.case_id), "from": current, "to": to})
     task.refresh_from_db()
     return task
+
+
+def task_update(*, actor: Any, task: Task, title: str | Keep = KEEP,
+                due: date | Keep | None = KEEP, priority: str | Keep = KEEP,
+                assignee: Any = KEEP) -> Task:
+    """Edit an open task or hand it to someone else; arguments left out stay as they are
+    (``due=None`` clears the date, ``assignee=None`` leaves the task with nobody).
+
+    The new assignee must be an active colleague who can reach the case. A done or cancelled
+    task is reopened first, so its record stays what it was when it was closed. The audit
+    event names the changed fields, with the new assignee, due date and priority — never the
+    title, which is sealed under the case's key.
+    """
+    case = task.case
+    policy.require(actor, Perm.TASK_UPDATE, case)
+    wanted: dict[str, Any] = {}
+    if not isinstance(title, Keep):
+        wanted["title"] = text(title, "title", maximum=MAX_TITLE, required=True)
+    if not isinstance(priority, Keep):
+        wanted["priority"] = choice(priority, Priority, "priority")
+    if not isinstance(due, Keep):
+        wanted["due"] = due
+    if not isinstance(assignee, Keep):
+        _check_assignee(assignee, case)
+        wanted["assignee"] = assignee
+    with transaction.atomic():
+        locked = Task.objects.select_for_update().get(pk=task.pk)
+        if locked.status != TaskStatus.OPEN:
+            raise Conflict(_("Only an open task can be changed: reopen it first."))
+        share_key(case, locked)
+        changed = sorted(name for name, value in wanted.items()
+                         if _task_value(locked, name) != _task_value_of(value, name))
+        if not changed:
+            task.refresh_from_db()
+            return task
+        for name in changed:
+            setattr(locked, name, wanted[name])
+        locked.save(update_fields=[*changed, "updated_at"])
+        data: dict[str, Any] = {"case": str(case.pk), "fields": changed}
+        if "assignee" in changed:
+            data["assignee"] = str(locked.assignee_id or "")
+        if "due" in changed:
+            data["due"] = locked.due.isoformat() if locked.due else ""
+        if "priority" in changed:
+            data["priority"] = locked.priority
+        record(actor=actor, action="task.updated", object_type="task", object_id=locked.pk,
+               data=data)
+    task.refresh_from_db()
+    return task
+
+
+def _task_value(task: Task, name: str) -> Any:
+    return task.assignee_id if name == "assignee" else getattr(task, name)
+
+
+def _task_value_of(value: Any, name: str) -> Any:
+    return getattr(value, "pk", None) if name == "assignee" else value
 
 
 # --- documents -----------------------------------------------------------------------------------
