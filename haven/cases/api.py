@@ -110,6 +110,17 @@ class CaseOut(Schema):
     opened_by_id: UUID | None
     next_review: date | None
     created_at: datetime
+    version: int = Field(description="Send it back with an edit: an edit made on top of an "
+                                     "older version is refused with 409 `stale`.")
+
+
+class CaseUpdateIn(Schema):
+    priority: Priority | None = None
+    case_type: CaseType | None = None
+    summary: str | None = Field(default=None, max_length=2000)
+    version: int | None = Field(default=None, ge=0, description=(
+        "The version this edit was made on (from GET). If the case changed since, nothing is "
+        "saved and the answer is 409 with code `stale`; leave it out to overwrite."))
 
 
 class MemberOut(Schema):
@@ -301,6 +312,14 @@ def case_open(request: HttpRequest, payload: CaseIn) -> Status[CaseDetailOut]:
 @api_requires(Perm.CASE_READ)
 def case_get(request: HttpRequest, case_id: UUID) -> CaseDetailOut:
     return _detail(_actor(request), _case(request, case_id))
+
+
+@router.patch("/{case_id}", response=CaseOut,
+              summary="Change priority, type or summary (409 `stale` if edited meanwhile)")
+@api_requires(Perm.CASE_UPDATE)
+def case_update(request: HttpRequest, case_id: UUID, payload: CaseUpdateIn) -> Case:
+    return services.case_update(actor=_actor(request), case=_case(request, case_id),
+                                **payload.dict(exclude_unset=True))
 
 
 @router.post("/{case_id}/transition", response=CaseOut,

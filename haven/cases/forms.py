@@ -106,6 +106,8 @@ class ReferralForm(StaffChoiceForm):
 class CaseUpdateForm(forms.Form):
     priority = forms.ChoiceField(label=_("Priority"), choices=Priority.choices)
     case_type = forms.ChoiceField(label=_("Type"), choices=CaseType.choices)
+    # The version the editor saw; a save on top of a newer one is refused (no lost update).
+    version = forms.IntegerField(min_value=0, required=False, widget=forms.HiddenInput)
 
 
 class VerificationSubmitForm(forms.Form):
@@ -153,6 +155,7 @@ class MemberForm(forms.Form):
 
 
 class ProfileForm(forms.Form):
+    version = forms.IntegerField(min_value=0, required=False, widget=forms.HiddenInput)
     birth_date = forms.CharField(label=_("Birth date"), max_length=10, required=False,
                                  help_text=_("YYYY, YYYY-MM or YYYY-MM-DD"))
     nationality = forms.CharField(label=_("Nationality"), max_length=300, required=False)

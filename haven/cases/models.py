@@ -171,6 +171,9 @@ class Case(BaseModel):
     closed_at = models.DateTimeField(null=True, blank=True)
     next_review = models.DateField(null=True, blank=True)
     summary = EncryptedTextField(_("summary"))
+    # Bumped by every edit of priority, type or summary, so two people editing at once cannot
+    # overwrite each other unseen (services.case_update(version=...)).
+    version = models.PositiveIntegerField(default=1)
 
     objects: ClassVar[CaseQuerySet] = CaseQuerySet.as_manager()  # type: ignore[assignment]
 
@@ -273,6 +276,7 @@ class PersonProfile(models.Model):
     sogi = EncryptedTextField(_("sexual orientation and gender identity"))
     health = EncryptedTextField(_("health"))
     updated_at = models.DateTimeField(auto_now=True)
+    version = models.PositiveIntegerField(default=1)  # see Case.version
 
     def __str__(self) -> str:
         return f"profile of {self.person_id}"

@@ -359,18 +359,19 @@ def member_get(*, case: Case, person_id: UUID | str) -> Member:
     return member
 
 
-def profile_for_edit(*, actor: Any, case: Case, member: Member) -> dict[str, str]:
+def profile_for_edit(*, actor: Any, case: Case, member: Member) -> dict[str, Any]:
     """A member's profile values to prefill the edit form: a reveal of every profile field,
     so it needs ``person:reveal`` and is recorded like one."""
     policy.require(actor, Perm.PERSON_REVEAL, case)
     profile = PersonProfile.objects.filter(person_id=member.person_id).first()
     if profile is None:
-        return {}
+        return {"version": 0}
     keys.prefetch([profile])
     with transaction.atomic():
         record(actor=actor, action="person.revealed", object_type="person",
                object_id=member.person_id, data={"field": "profile", "case": str(case.pk)})
-    return {name: str(getattr(profile, name)) for name in PROFILE_FIELDS}
+    return {"version": profile.version,
+            **{name: str(getattr(profile, name)) for name in PROFILE_FIELDS}}
 
 
 def note_get(*, actor: Any, case: Case, note_id: UUID | str) -> Note:

@@ -33,9 +33,9 @@ from haven.accounts import services as account_services
 from haven.accounts.decorators import reauth_required
 from haven.cases import forms as case_forms
 from haven.cases import selectors, services
-from haven.cases.models import PERSON_FIELDS, Case, TaskStatus, allowed_targets
+from haven.cases.models import PERSON_FIELDS, PROFILE_FIELDS, Case, TaskStatus, allowed_targets
 from haven.core.csrf import csrf_first_unless, csrf_refusal
-from haven.core.errors import HavenError, NotFound
+from haven.core.errors import HavenError, NotFound, Stale
 from haven.core.forms import apply_error
 from haven.core.pagination import PER_PAGE, paginate
 from haven.housing import selectors as housing_selectors
@@ -166,7 +166,8 @@ def _detail_context(request: HttpRequest, case: Case, **bound: Any) -> dict[str,
         "assign_form": bound.pop("assign_form", None) or case_forms.AssignForm(
             staff=staff_qs, required=False, initial={"assignee": case.assigned_to_id}),
         "update_form": bound.pop("update_form", None) or case_forms.CaseUpdateForm(
-            initial={"priority": case.priority, "case_type": case.case_type}),
+            initial={"priority": case.priority, "case_type": case.case_type,
+                     "version": case.version}),
         "verifier_form": bound.pop("verifier_form", None) or case_forms.VerifierForm(
             staff=verifiers),
         "submit_form": bound.pop("submit_form", None) or case_forms.VerificationSubmitForm(),
@@ -239,6 +240,14 @@ def _post(request: HttpRequest, pk: UUID, form_cls: Any, key: str, call: Any, do
     if form.is_valid():
         try:
             call(case, form.cleaned_data)
+        except Stale as exc:
+            # Keep what was typed, carry the newer version: saving again is a deliberate choice
+            # made after seeing the other person's change on the page.
+            data = request.POST.copy()
+            data["version"] = str(exc.current)
+            form = form_cls(data, **form_kwargs)
+            form.is_valid()
+            form.add_error(None, exc.message)
         except HavenError as exc:
             apply_error(form, exc)
         else:
@@ -334,10 +343,20 @@ def profile_edit(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpRespons
     except NotFound:
         raise Http404 from None
     form = case_forms.ProfileForm(request.POST or None)
+    theirs: dict[str, Any] | None = None
     if request.method == "POST" and form.is_valid():
         try:
             services.profile_update(actor=request.user, case=case, person=member.person,
                                     **form.cleaned_data)
+        except Stale as exc:
+            # Merge: keep what this person typed, show what the other saved, and take the
+            # newer version so that saving again (after comparing) is a deliberate overwrite.
+            theirs = selectors.profile_for_edit(actor=request.user, case=case, member=member)
+            data = request.POST.copy()
+            data["version"] = str(exc.current)
+            form = case_forms.ProfileForm(data)
+            form.is_valid()
+            form.add_error(None, exc.message)
         except HavenError as exc:
             apply_error(form, exc)
         else:
@@ -350,8 +369,12 @@ def profile_edit(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpRespons
                 actor=request.user, case=case, member=member))
         except HavenError as exc:
             raise Http404 from exc
-    return render(request, "cases/profile.html", {"case": case, "member": member, "form": form},
-                  status=400 if form.errors else 200)
+    changed = [(form.fields[name].label, theirs.get(name, ""), form.data.get(name, ""))
+               for name in PROFILE_FIELDS if theirs is not None
+               and theirs.get(name, "") != form.data.get(name, "")]
+    return render(request, "cases/profile.html", {"case": case, "member": member, "form": form,
+                                                  "theirs": changed if theirs else None},
+                  status=409 if theirs else 400 if form.errors else 200)
 
 
 def _reveal(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpResponse:

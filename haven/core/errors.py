@@ -35,6 +35,17 @@ class Conflict(HavenError):
     code = "conflict"
 
 
+class Stale(Conflict):
+    """Someone else saved the record after this person opened it: saving would overwrite
+    their change unseen. ``current`` is the record's version now, for a merge and a retry."""
+
+    code = "stale"
+
+    def __init__(self, message: str, *, current: int) -> None:
+        super().__init__(message, fields={"version": [message]})
+        self.current = current
+
+
 class NotFound(HavenError):
     """The record does not exist, or the user may not know it exists."""
 

@@ -111,6 +111,7 @@ EXPECTED: dict[str, Access] = {
     "GET /api/v1/tasks": perm(Perm.TASK_READ),
     "POST /api/v1/cases": perm(Perm.CASE_CREATE),
     "POST /api/v1/cases/<case_id>/assign": perm(Perm.CASE_ASSIGN),
+    "PATCH /api/v1/cases/<case_id>": perm(Perm.CASE_UPDATE),
     "POST /api/v1/cases/<case_id>/members": perm(Perm.CASE_UPDATE),
     "POST /api/v1/cases/<case_id>/notes": perm(Perm.NOTE_CREATE),
     "POST /api/v1/cases/<case_id>/notes/<note_id>/redact": perm(Perm.NOTE_REDACT),

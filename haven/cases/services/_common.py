@@ -9,7 +9,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from haven.access.roles import Role
-from haven.core.errors import ValidationFailed
+from haven.core.errors import Stale, ValidationFailed
 from haven.keyring import keys
 
 
@@ -54,6 +54,18 @@ def subset(values: Iterable[str], choices: Any, field: str) -> str:
                                fields={field: [_("Unknown: %(v)s.") % {
                                    "v": ", ".join(sorted(unknown))}]})
     return ",".join(v for v in choices.values if v in wanted)
+
+
+def check_version(current: int, expected: int | None, what: str) -> None:
+    """Refuse a save made on top of an older ``version`` than the record's ``current`` one.
+
+    ``expected`` None means the caller did not say which version it edited (a script that
+    sends only what it changes): the save goes through.
+    """
+    if expected is not None and expected != current:
+        raise Stale(_("%(what)s was changed by someone else after you opened it. Their "
+                      "version is shown below: compare, then save again to keep yours.")
+                    % {"what": what}, current=current)
 
 
 def staff_member(user: Any, organization_id: Any, roles: Iterable[Role], field: str) -> Any:

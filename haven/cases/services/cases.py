@@ -33,7 +33,7 @@ from haven.cases.models import (
     parse_partial_date,
     triage_score,
 )
-from haven.cases.services._common import choice, share_key, staff_member, text
+from haven.cases.services._common import check_version, choice, share_key, staff_member, text
 from haven.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from haven.keyring import keys
 from haven.people import services as people_services
@@ -158,12 +158,15 @@ def case_assign(*, actor: Any, case: Case, assignee: Any) -> Case:
 
 
 def case_update(*, actor: Any, case: Case, priority: str | None = None,
-                case_type: str | None = None, summary: str | None = None) -> Case:
-    """Change a case's priority, type or summary; the triage score follows."""
+                case_type: str | None = None, summary: str | None = None,
+                version: int | None = None) -> Case:
+    """Change a case's priority, type or summary; the triage score follows. ``version`` is
+    the one the editor saw: an edit on top of an older one is refused (Stale)."""
     policy.require(actor, Perm.CASE_UPDATE, case)
     changed: list[str] = []
     with transaction.atomic():
         locked = Case.objects.select_for_update().get(pk=case.pk)
+        check_version(locked.version, version, _("This case"))
         share_key(case, locked)
         if priority is not None and priority != locked.priority:
             locked.priority = choice(priority, Priority, "priority")
@@ -177,9 +180,11 @@ def case_update(*, actor: Any, case: Case, priority: str | None = None,
         if not changed:
             return case
         _rescore(locked)
+        locked.version += 1
         locked.save()
         record(actor=actor, action="case.updated", object_type="case", object_id=locked.pk,
-               data={"fields": changed, "priority": locked.priority})
+               data={"fields": changed, "priority": locked.priority,
+                     "version": locked.version})
     case.refresh_from_db()
     return case
 
@@ -245,7 +250,8 @@ def _member(case: Case, person: Person) -> Member:
 PROFILE_LIMITS = {"story": MAX_STORY, "health": MAX_STORY, "sogi": MAX_SUMMARY}
 
 
-def profile_update(*, actor: Any, case: Case, person: Person, **values: str) -> PersonProfile:
+def profile_update(*, actor: Any, case: Case, person: Person, version: int | None = None,
+                   **values: str) -> PersonProfile:
     """Record what is known of a person (birth date, nationality, contacts, story…).
 
     The profile is sealed under the person's own data key; the audit event names the fields
@@ -271,16 +277,21 @@ def profile_update(*, actor: Any, case: Case, person: Person, **values: str) -> 
         raise ValidationFailed(_("The person's details are not valid: see fields."),
                                fields=errors)
     with transaction.atomic():
-        profile = PersonProfile.objects.filter(person=person).first()
+        # Lock the person row: the profile may not exist yet, and two first saves must queue.
+        Person.objects.select_for_update().filter(pk=person.pk).first()
+        profile = PersonProfile.objects.select_for_update().filter(person=person).first()
         if profile is None:
-            profile = PersonProfile(person=person)
+            profile = PersonProfile(person=person, version=0)
+        check_version(profile.version, version, _("This person's details"))
         share_key(person, profile)
         changed = [n for n, v in cleaned.items() if getattr(profile, n) != v]
         for name in changed:
             setattr(profile, name, cleaned[name])
+        profile.version += 1
         profile.save()
         record(actor=actor, action="person.profile_updated", object_type="person",
-               object_id=person.pk, data={"fields": sorted(changed), "case": str(case.pk)})
+               object_id=person.pk, data={"fields": sorted(changed), "case": str(case.pk),
+                                          "version": profile.version})
     return profile
 
 
