@@ -51,7 +51,14 @@ def main() -> int:
            "what": "SIGKILL of the gunicorn process group at random moments under writes; "
                    "every acknowledged write checked after restart",
            "machine": {"python": platform.python_version(), "platform": platform.platform()},
-           "runs": runs}
+           "runs": runs,
+           "headline": [{"figure": f"crash ({r['backend']}): acknowledged writes lost after "
+                                   f"{r.get('rounds', 0)} SIGKILLs",
+                         "value": len(r.get("problems", [])),
+                         "unit": f"problems; {r.get('acked_notes', 0)} notes, "
+                                 f"{r.get('acked_requests', 0)} requests, "
+                                 f"{r.get('acked_transitions', 0)} transitions acknowledged",
+                         "target": "0"} for r in runs if "skipped" not in r]}
     results = REPO / "bench" / "results"
     results.mkdir(parents=True, exist_ok=True)
     (results / "crash.json").write_text(json.dumps(out, indent=1) + "\n")
