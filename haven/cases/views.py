@@ -231,6 +231,17 @@ def case_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
     return _render_detail(request, case)
 
 
+def _rebound_on_stale(request: HttpRequest, form_cls: Any, exc: Stale, **form_kwargs: Any) -> Any:
+    """The form as typed, with the record's newer version and the Stale message: saving again
+    is then a deliberate choice, made after seeing the other person's change."""
+    data = request.POST.copy()
+    data["version"] = str(exc.current)
+    form = form_cls(data, **form_kwargs)
+    form.is_valid()
+    form.add_error(None, exc.message)
+    return form
+
+
 def _post(request: HttpRequest, pk: UUID, form_cls: Any, key: str, call: Any, done: str,  # noqa: PLR0917 - one private helper, called positionally by every form view
           anchor: str, **form_kwargs: Any) -> HttpResponse:
     """Validate ``form_cls`` and call ``call(case, cleaned_data)``; on a refusal re-render the
@@ -241,13 +252,7 @@ def _post(request: HttpRequest, pk: UUID, form_cls: Any, key: str, call: Any, do
         try:
             call(case, form.cleaned_data)
         except Stale as exc:
-            # Keep what was typed, carry the newer version: saving again is a deliberate choice
-            # made after seeing the other person's change on the page.
-            data = request.POST.copy()
-            data["version"] = str(exc.current)
-            form = form_cls(data, **form_kwargs)
-            form.is_valid()
-            form.add_error(None, exc.message)
+            form = _rebound_on_stale(request, form_cls, exc, **form_kwargs)
         except HavenError as exc:
             apply_error(form, exc)
         else:
@@ -349,14 +354,9 @@ def profile_edit(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpRespons
             services.profile_update(actor=request.user, case=case, person=member.person,
                                     **form.cleaned_data)
         except Stale as exc:
-            # Merge: keep what this person typed, show what the other saved, and take the
-            # newer version so that saving again (after comparing) is a deliberate overwrite.
+            # Merge: show what the other saved next to what this person typed.
             theirs = selectors.profile_for_edit(actor=request.user, case=case, member=member)
-            data = request.POST.copy()
-            data["version"] = str(exc.current)
-            form = case_forms.ProfileForm(data)
-            form.is_valid()
-            form.add_error(None, exc.message)
+            form = _rebound_on_stale(request, case_forms.ProfileForm, exc)
         except HavenError as exc:
             apply_error(form, exc)
         else:

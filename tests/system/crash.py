@@ -159,26 +159,33 @@ def _connection(port: int) -> http.client.HTTPConnection:
     return http.client.HTTPConnection("127.0.0.1", port, timeout=10)
 
 
+def submit_intake(conn: http.client.HTTPConnection, port: int) -> tuple[int, str]:
+    """Fetch the public form and send one request for help: the status and page answered
+    (the form's own answer when it could not be shown)."""
+    conn.request("GET", "/intake/ask/")
+    response = conn.getresponse()
+    page = response.read().decode()
+    if response.status != 200:
+        return response.status, page
+    cookie = "; ".join(c.split(";")[0] for c in response.headers.get_all("Set-Cookie") or [])
+    token = CSRF_RE.search(page)
+    assert token, page[:500]
+    body = urllib.parse.urlencode({
+        "contact": "Signal @crash", "region": "Crash test", "urgency": "days",
+        "story": "Crash test request.", "csrfmiddlewaretoken": token.group(1)})
+    conn.request("POST", "/intake/ask/", body=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie,
+        "Referer": f"http://127.0.0.1:{port}/intake/ask/"})
+    response = conn.getresponse()
+    return response.status, response.read().decode()
+
+
 def _intake_writer(inst: Instance, stop: threading.Event, acked: Acked) -> None:
     while not stop.is_set():
         conn = _connection(inst.port)
         try:
-            conn.request("GET", "/intake/ask/")
-            response = conn.getresponse()
-            page = response.read().decode()
-            cookie = "; ".join(c.split(";")[0] for c in response.headers.get_all("Set-Cookie") or [])
-            token = CSRF_RE.search(page)
-            if token is None:
-                continue
-            body = urllib.parse.urlencode({
-                "contact": "Signal @crash", "region": "Crash test", "urgency": "days",
-                "story": "Crash test request.", "csrfmiddlewaretoken": token.group(1)})
-            conn.request("POST", "/intake/ask/", body=body, headers={
-                "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie,
-                "Referer": f"http://127.0.0.1:{inst.port}/intake/ask/"})
-            response = conn.getresponse()
-            page = response.read().decode()
-            if response.status == 201:
+            status, page = submit_intake(conn, inst.port)
+            if status == 201:
                 shown = CODENAME_RE.search(page)
                 assert shown, "an acknowledged request without its codename"
                 with acked.lock:

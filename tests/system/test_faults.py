@@ -28,24 +28,10 @@ from tests.system import crash
 
 def _post_intake(port: int) -> tuple[int, str]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("GET", "/intake/ask/")
-    response = conn.getresponse()
-    page = response.read().decode()
-    if response.status != 200:  # the form itself could not be shown
-        return response.status, page
-    cookie = "; ".join(c.split(";")[0] for c in response.headers.get_all("Set-Cookie") or [])
-    token = crash.CSRF_RE.search(page)
-    assert token, page[:500]
-    body = urllib.parse.urlencode({"contact": "Signal @fault", "region": "Fault test",
-                                   "urgency": "days", "story": "Fault test request.",
-                                   "csrfmiddlewaretoken": token.group(1)})
-    conn.request("POST", "/intake/ask/", body=body, headers={
-        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie,
-        "Referer": f"http://127.0.0.1:{port}/intake/ask/"})
-    response = conn.getresponse()
-    answer = response.status, response.read().decode()
-    conn.close()
-    return answer
+    try:
+        return crash.submit_intake(conn, port)
+    finally:
+        conn.close()
 
 
 class _Writer:
