@@ -255,6 +255,10 @@ HAVEN_PERMISSIONS_POLICY = (
 )
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 HAVEN_MAX_UPLOAD_MB = _int("HAVEN_MAX_UPLOAD_MB", default=25, minimum=1, maximum=10240)
+# Data keys a worker may keep between requests (docs/keyring.md, "Worker key cache"):
+# for how many seconds at most (0 = no cache: unwrap for every request) and how many.
+HAVEN_KEY_CACHE_SECONDS = _int("HAVEN_KEY_CACHE_SECONDS", default=60, minimum=0, maximum=3600)
+HAVEN_KEY_CACHE_SIZE = _int("HAVEN_KEY_CACHE_SIZE", default=4096, minimum=0, maximum=1_000_000)
 # No view may fall back to Django's handlers, which spool uploads to a plaintext temp file;
 # views that take files install keyring's encrypting handler themselves.
 FILE_UPLOAD_HANDLERS = ["haven.keyring.files.RefusingUploadHandler"]

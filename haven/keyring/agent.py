@@ -10,6 +10,15 @@ What leaves the agent: data keys (one per record, unwrapped for the request that
 them) and per-archive backup keys. What never leaves it: master keys, key-encrypting keys,
 and the blind-index root key (the agent computes the blind indexes itself).
 
+Workers may keep unwrapped data keys for a short while (``keys.KeyCache``), but only under
+the agent's current **generation**: a random 64-bit number that changes whenever cached keys
+must stop being used — unseal, the end of a rotation, and both ends of a crypto-shred
+(``shred_begin`` / ``shred_end``). The agent publishes it in a tiny shared file next to its
+socket (``GenerationPage``) which workers map read-only and read before every use of a
+cached key: a memory read instead of a round trip. The page holds 0 — "use no cached key"
+— while sealed and while an erase is in progress; the agent rewrites it before it answers
+the operation that changed it, and zeroes and removes it when it exits.
+
 This module imports nothing from Django; workers talk to it through
 ``haven.keyring.client``. Tests may run a ``KeyAgent`` in-process through the same
 request/response interface (``LocalTransport``); the socket path is tested end to end too.
@@ -24,8 +33,10 @@ import ctypes
 import ctypes.util
 import fcntl
 import json
+import mmap
 import os
 import resource
+import secrets
 import signal
 import socket
 import socketserver
@@ -47,8 +58,13 @@ from haven.keyring import crypto
 VERIFIER_PLAINTEXT = b"haven keyring verifier v1"
 PENDING_SHARES_TTL = 15 * 60  # seconds a half-finished unseal is kept before it is forgotten
 SEALED_IDLE_EXIT = 30 * 60  # a sealed agent with no shares pending exits after this long
+# An erase whose transaction never reported back (rolled back, or its worker died) stops
+# blocking worker caches after this long. Longer than any erase transaction should take.
+SHRED_PENDING_TTL = 10 * 60
 MAX_MESSAGE = 64 * 1024 * 1024
+GENERATION_FILE = "keyring.gen"  # next to the socket
 _LEN = struct.Struct(">I")
+GENERATION = struct.Struct("<Q")  # one aligned 8-byte word: written and read in one piece
 
 
 class AgentError(Exception):
@@ -106,12 +122,50 @@ def _wipe(buf: bytearray) -> None:
         buf[i] = 0
 
 
+def new_generation() -> int:
+    """A random, never-zero generation (zero means "no cached key may be used")."""
+    return secrets.randbits(64) or 1
+
+
+class GenerationPage:
+    """The agent's published generation: an 8-byte shared file that workers map read-only.
+
+    Created fresh (a new inode, mode 0600, in the agent's 0700 run folder) by each agent, so
+    a worker that still maps an earlier agent's page notices the change by its inode. A torn
+    read cannot harm: a worker uses its cache only when the word equals the generation the
+    cache was filled under; any other value wipes it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.ftruncate(fd, GENERATION.size)
+            self._map = mmap.mmap(fd, GENERATION.size)
+        finally:
+            os.close(fd)
+        self.write(0)
+
+    def write(self, value: int) -> None:
+        self._map[0 : GENERATION.size] = GENERATION.pack(value)
+
+    def close(self) -> None:
+        self.write(0)
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+
 class KeyAgent:
     """The agent's state and operations, independent of how requests arrive."""
 
     def __init__(self) -> None:
         self._masters: dict[str, bytearray] = {}
         self._pending: _Pending | None = None
+        self._generation = new_generation()
+        self._shreds: dict[str, float] = {}  # token -> monotonic deadline
+        self.page: GenerationPage | None = None
         self._lock = threading.RLock()
         self.sealed_event = threading.Event()
         self.last_activity = time.monotonic()
@@ -163,6 +217,27 @@ class KeyAgent:
         if self._pending and time.monotonic() - self._pending.started > PENDING_SHARES_TTL:
             self._pending = None
 
+    def _new_generation(self) -> None:
+        """Invalidate every data key that workers hold in their caches."""
+        self._generation = new_generation()
+        self.publish()
+
+    def published(self) -> int:
+        """What workers may cache under now: the generation, or 0 (sealed, erase running)."""
+        return self._generation if self._masters and not self._shreds else 0
+
+    def publish(self) -> None:
+        if self.page is not None:
+            self.page.write(self.published())
+
+    def _expire_shreds(self) -> None:
+        now = time.monotonic()
+        expired = [token for token, deadline in self._shreds.items() if deadline <= now]
+        for token in expired:
+            del self._shreds[token]
+        if expired:
+            self._new_generation()
+
     # -- status, unseal, seal --------------------------------------------------------------
 
     def op_status(self, _req: dict[str, Any]) -> dict[str, Any]:
@@ -174,8 +249,9 @@ class KeyAgent:
                 "received": len(self._pending.shares),
                 "threshold": self._pending.threshold,
             }
+        self._expire_shreds()
         return {"unsealed": bool(self._masters), "keysets": sorted(self._masters),
-                "pending": pending, "pid": os.getpid()}
+                "pending": pending, "pid": os.getpid(), "generation": self.published()}
 
     def op_submit_share(self, req: dict[str, Any]) -> dict[str, Any]:
         """Take one share for key set ``keyset``; combine and check the verifier at K shares."""
@@ -227,6 +303,7 @@ class KeyAgent:
                 "shares given so far were discarded.",
             )
         self._masters[keyset_id] = master
+        self._new_generation()
         return {"result": "unsealed", "received": threshold, "threshold": threshold}
 
     def op_seal(self, _req: dict[str, Any]) -> dict[str, Any]:
@@ -235,6 +312,7 @@ class KeyAgent:
             _wipe(master)
         self._masters.clear()
         self._pending = None
+        self.publish()
         self.sealed_event.set()
         return {"sealed": True}
 
@@ -243,7 +321,28 @@ class KeyAgent:
         master = self._masters.pop(str(req["keyset"]), None)
         if master is not None:
             _wipe(master)
+        self._new_generation()
         return {"keysets": sorted(self._masters)}
+
+    # -- worker caches ---------------------------------------------------------------------
+
+    def op_shred_begin(self, req: dict[str, Any]) -> dict[str, Any]:
+        """An erase is starting (or, with its ``token``, still running): new generation, and
+        no worker may cache a data key until ``shred_end``.
+
+        Without this, a worker could unwrap the erased person's key from rows it read before
+        the erase committed and keep it, under the new generation, after the commit.
+        """
+        token = str(req.get("token") or secrets.token_hex(16))
+        self._shreds[token] = time.monotonic() + SHRED_PENDING_TTL
+        self._new_generation()
+        return {"token": token}
+
+    def op_shred_end(self, req: dict[str, Any]) -> dict[str, Any]:
+        """The erase committed: new generation, so nothing cached before the commit is used."""
+        self._shreds.pop(str(req["token"]), None)
+        self._new_generation()
+        return {}
 
     # -- key sets (init and rotation) ------------------------------------------------------
 
@@ -267,6 +366,7 @@ class KeyAgent:
         mnemonics = groups[0]
         identifier = Share.from_mnemonic(mnemonics[0]).identifier
         self._masters[keyset_id] = master
+        self._new_generation()
         return {"mnemonics": mnemonics, "identifier": identifier,
                 "verifier": b64e(make_verifier(bytes(master), keyset_id))}
 
@@ -387,6 +487,9 @@ class _Server(socketserver.ThreadingUnixStreamServer):
         super().__init__(path, _Handler)
 
     def stop(self) -> None:
+        if self.agent.page is not None:
+            with contextlib.suppress(OSError, ValueError):
+                self.agent.page.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
         # Nothing else to save: the keys die with the process.
@@ -422,6 +525,7 @@ def serve(path: Path) -> None:
     threading.stack_size(256 * 1024)
     _harden()
     agent = KeyAgent()
+    agent.page = GenerationPage(path.with_name(GENERATION_FILE))
     server = _Server(str(path), agent)
     os.chmod(path, 0o600)
     signal.signal(signal.SIGTERM, lambda *_: server.stop())
@@ -431,6 +535,7 @@ def serve(path: Path) -> None:
         while True:
             time.sleep(5)
             with agent._lock:
+                agent._expire_shreds()  # an erase that never reported back stops blocking caches
                 idle = time.monotonic() - agent.last_activity
                 if not agent._masters and agent._pending is None and idle > SEALED_IDLE_EXIT:
                     server.stop()

@@ -1,8 +1,12 @@
 """Encrypted backups: one archive of the database and the files, and a separate keystore.
 
 Archive: ``HAVENBK1 | header length | header JSON | secretstream of a tar``; the header is
-authenticated as the stream's associated data. The tar holds ``manifest.json`` (SHA-256 of
-every member and a content hash of the database), ``db.sqlite3`` and ``files/…``.
+authenticated as the stream's associated data and names the database (``sqlite`` or
+``postgresql``). The tar holds ``manifest.json`` (SHA-256 of every member and a content hash
+of the database), the database — ``db.sqlite3``, or ``db.pgdump/NNNNNN``, pg_dump's custom
+format cut into parts (``backup_pg``) — and ``files/…``. A SQLite archive's manifest comes
+first; a PostgreSQL archive's comes last, because a streamed dump's hash is known only at
+its end.
 
 The database copy is taken with SQLite's online backup API (consistent while the server
 runs) into memory, and its key tables are emptied and vacuumed there before it is
@@ -13,8 +17,8 @@ the current keystore, so people erased since the archive was made have no key an
 stay noise; everyone else opens.
 
 The archive key is derived from the backup root key (held wrapped in the keystore, opened
-only inside the key agent) and a random salt per archive. PostgreSQL deployments use
-``pg_dump`` for the data and the same keystore for the keys (docs/keyring.md).
+only inside the key agent) and a random salt per archive. PostgreSQL archives follow the same
+rules with ``pg_dump`` / ``pg_restore`` (``haven.keyring.backup_pg``).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import sqlite3
 import struct
 import tarfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -55,6 +59,7 @@ class Manifest:
     members: dict[str, str]
     content_hash: str
     files: int
+    database: str = "sqlite"
 
 
 # --- content hash ---------------------------------------------------------------------------------
@@ -99,8 +104,7 @@ def files_hash(files_dir: Path) -> str:
 
 def _raw_connection() -> sqlite3.Connection:
     if connection.vendor != "sqlite":
-        raise BackupError("Built-in backups cover SQLite; for PostgreSQL use pg_dump for the data "
-                          "and the keystore file for the keys (see docs/keyring.md).")
+        raise BackupError("This is the SQLite path; the database is not SQLite.")
     if connection.in_atomic_block:
         raise BackupError("A backup cannot be taken inside a transaction.")
     connection.ensure_connection()
@@ -114,6 +118,11 @@ def live_content_hash(*, include_keys: bool = True) -> str:
 
     Hashed from a plain copy: Django's own connection converts column types on reading.
     """
+    if connection.vendor == "postgresql":
+        from haven.keyring import backup_pg
+
+        return (backup_pg.live_content_hash(connection.settings_dict, include_keys=include_keys)
+                + ":" + files_hash(Path(settings.FILES_DIR)))
     memory = sqlite3.connect(":memory:")
     try:
         _raw_connection().backup(memory)
@@ -183,6 +192,44 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
+def now_utc() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def stored_files() -> list[Path]:
+    """The encrypted files to back up (already sealed under their owners' data keys)."""
+    files_dir = Path(settings.FILES_DIR)
+    return sorted(p for p in files_dir.glob("*.hvf")) if files_dir.exists() else []
+
+
+def write_archive(path: Path, *, keystore: dict[str, Any], database: str, created_at: str,
+                  members: Iterable[tuple[str, bytes]]) -> None:
+    """Encrypt ``members`` into the archive at ``path``, as they come (written to
+    ``path.part``, renamed when complete, removed if anything fails)."""
+    salt = os.urandom(16)
+    header = json.dumps({"format": FORMAT, "salt": b64e(salt), "created_at": created_at,
+                         "database": database}, sort_keys=True).encode()
+    key = _archive_key(keystore, salt)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(path.name + ".part")
+    try:
+        with part.open("wb") as out:
+            out.write(MAGIC + _LEN.pack(len(header)) + header)
+            sealer = crypto.StreamSealer(key, header)
+            out.write(sealer.header)
+            writer = _SealingWriter(out, sealer)
+            with tarfile.open(fileobj=writer, mode="w|") as tar:
+                for name, data in members:
+                    _add_bytes(tar, name, data)
+            writer.finish()
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(part, path)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+
+
 # --- create ---------------------------------------------------------------------------------------
 
 
@@ -203,6 +250,10 @@ def snapshot_without_keys() -> bytes:
 
 def create(path: Path, *, keystore: dict[str, Any]) -> Manifest:
     """Write an encrypted archive of the database (without keys) and the stored files."""
+    if connection.vendor == "postgresql":
+        from haven.keyring import backup_pg
+
+        return backup_pg.create(path, keystore=keystore, database=connection.settings_dict)
     db_bytes = snapshot_without_keys()
     check = sqlite3.connect(":memory:")
     try:
@@ -210,33 +261,20 @@ def create(path: Path, *, keystore: dict[str, Any]) -> Manifest:
         content = db_content_hash(check)
     finally:
         check.close()
-    files_dir = Path(settings.FILES_DIR)
-    file_paths = sorted(p for p in files_dir.glob("*.hvf")) if files_dir.exists() else []
+    file_paths = stored_files()
     members = {"db.sqlite3": hashlib.sha256(db_bytes).hexdigest()}
     for p in file_paths:
         members[f"files/{p.name}"] = hashlib.sha256(p.read_bytes()).hexdigest()
-    manifest = Manifest(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), members, content,
-                        len(file_paths))
-    salt = os.urandom(16)
-    header = json.dumps({"format": FORMAT, "salt": b64e(salt), "created_at": manifest.created_at,
-                         "database": "sqlite"}, sort_keys=True).encode()
-    key = _archive_key(keystore, salt)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(path.name + ".part")
-    with part.open("wb") as out:
-        out.write(MAGIC + _LEN.pack(len(header)) + header)
-        sealer = crypto.StreamSealer(key, header)
-        out.write(sealer.header)
-        writer = _SealingWriter(out, sealer)
-        with tarfile.open(fileobj=writer, mode="w|") as tar:
-            _add_bytes(tar, "manifest.json", json.dumps(manifest.__dict__, sort_keys=True).encode())
-            _add_bytes(tar, "db.sqlite3", db_bytes)
-            for p in file_paths:
-                _add_bytes(tar, f"files/{p.name}", p.read_bytes())
-        writer.finish()
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(part, path)
+    manifest = Manifest(now_utc(), members, content, len(file_paths))
+
+    def contents() -> Iterator[tuple[str, bytes]]:
+        yield "manifest.json", json.dumps(manifest.__dict__, sort_keys=True).encode()
+        yield "db.sqlite3", db_bytes
+        for p in file_paths:
+            yield f"files/{p.name}", p.read_bytes()
+
+    write_archive(path, keystore=keystore, database="sqlite", created_at=manifest.created_at,
+                  members=contents())
     return manifest
 
 
@@ -258,6 +296,15 @@ def _read_header(source: BinaryIO) -> tuple[bytes, dict[str, Any]]:
     return header_bytes, header
 
 
+def archive_database(path: Path) -> str:
+    """Which database an archive holds (``sqlite`` or ``postgresql``), from its header.
+
+    The header is read without the key here; it is authenticated when the archive is opened,
+    so a changed header fails there."""
+    with path.open("rb") as source:
+        return str(_read_header(source)[1].get("database", "sqlite"))
+
+
 def _open(path: Path, keystore: dict[str, Any]) -> tuple[BinaryIO, _OpeningReader]:
     source = path.open("rb")
     try:
@@ -269,7 +316,7 @@ def _open(path: Path, keystore: dict[str, Any]) -> tuple[BinaryIO, _OpeningReade
         raise
 
 
-def _members(path: Path, keystore: dict[str, Any]) -> Iterator[tuple[str, bytes]]:
+def members(path: Path, keystore: dict[str, Any]) -> Iterator[tuple[str, bytes]]:
     source, reader = _open(path, keystore)
     try:
         with tarfile.open(fileobj=reader, mode="r|") as tar:
@@ -291,7 +338,7 @@ def _members(path: Path, keystore: dict[str, Any]) -> Iterator[tuple[str, bytes]
 def _checked(path: Path, keystore: dict[str, Any]) -> Iterator[tuple[str, bytes, Manifest]]:
     manifest: Manifest | None = None
     seen: set[str] = set()
-    for name, data in _members(path, keystore):
+    for name, data in members(path, keystore):
         if manifest is None:
             if name != "manifest.json":
                 raise BackupError("The archive does not start with its manifest.")
@@ -308,6 +355,10 @@ def _checked(path: Path, keystore: dict[str, Any]) -> Iterator[tuple[str, bytes,
 
 def verify(path: Path, *, keystore: dict[str, Any]) -> Manifest:
     """Decrypt and check every member against the manifest, writing nothing."""
+    if archive_database(path) == "postgresql":
+        from haven.keyring import backup_pg
+
+        return backup_pg.verify(path, keystore=keystore)
     manifest: Manifest | None = None
     for name, data, manifest in _checked(path, keystore):
         if name == "db.sqlite3":
@@ -357,16 +408,53 @@ def _dt(iso: str) -> str:
     return datetime.fromisoformat(iso).astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
 
 
-def restore(path: Path, *, keystore: dict[str, Any], db_path: Path, files_dir: Path) -> Manifest:
-    """Restore an archive into an empty data folder, with keys from the current keystore.
+def restore(path: Path, *, keystore: dict[str, Any], database: dict[str, Any],
+            files_dir: Path) -> Manifest:
+    """Restore an archive into an empty database and files folder, with keys from the
+    current keystore. ``database`` is a Django ``DATABASES`` entry: a SQLite file that does
+    not exist yet, or an empty PostgreSQL database, matching the archive's kind."""
+    kind = archive_database(path)
+    engine = str(database.get("ENGINE", ""))
+    if kind == "postgresql":
+        if "postgresql" not in engine:
+            raise BackupError("This archive holds a PostgreSQL database: restore it with "
+                              "DATABASE_URL pointing at an empty PostgreSQL database.")
+        from haven.keyring import backup_pg
+
+        return backup_pg.restore(path, keystore=keystore, database=database, files_dir=files_dir)
+    if "sqlite" not in engine:
+        raise BackupError("This archive holds a SQLite database: restore it without DATABASE_URL "
+                          "(into an empty data folder).")
+    return restore_sqlite(path, keystore=keystore, db_path=Path(database["NAME"]),
+                          files_dir=files_dir)
+
+
+def check_files_dir_empty(files_dir: Path) -> None:
+    if files_dir.exists() and any(files_dir.iterdir()):
+        raise BackupError(f"{files_dir} is not empty: restore only into an empty data folder.")
+
+
+def write_restored_file(files_dir: Path, name: str, data: bytes) -> None:
+    """Write one ``files/…`` member into ``files_dir`` (never over an existing file)."""
+    out = files_dir / Path(name).name
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def restore_sqlite(path: Path, *, keystore: dict[str, Any], db_path: Path,
+                   files_dir: Path) -> Manifest:
+    """Restore a SQLite archive into an empty data folder, with keys from the keystore.
 
     Refuses to overwrite: the database file must not exist and the files folder must be
     empty. Writes the database only after every member has been checked.
     """
     if db_path.exists() and db_path.stat().st_size > 0:
         raise BackupError(f"{db_path} already exists: restore only into an empty data folder.")
-    if files_dir.exists() and any(files_dir.iterdir()):
-        raise BackupError(f"{files_dir} is not empty: restore only into an empty data folder.")
+    check_files_dir_empty(files_dir)
     manifest = verify(path, keystore=keystore)
     files_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     for name, data, _ in _checked(path, keystore):
@@ -385,13 +473,7 @@ def restore(path: Path, *, keystore: dict[str, Any], db_path: Path, files_dir: P
             finally:
                 memory.close()
         else:
-            out = files_dir / Path(name).name
-            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            try:
-                os.write(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            write_restored_file(files_dir, name, data)
     return manifest
 
 

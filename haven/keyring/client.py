@@ -1,8 +1,15 @@
 """How workers reach the key agent.
 
-Normally over the agent's Unix socket under ``settings.RUN_DIR``; one connection per call
-(a few tens of microseconds on loopback), so a worker keeps no connection, no cache and no
-key between requests, and a seal is seen by the very next call of every worker.
+Normally over the agent's Unix socket under ``settings.RUN_DIR``. The frequent read-only
+operations (``status``, ``unwrap_dks``, ``blind_index``) reuse one connection per thread:
+connecting costs the agent a thread, ten times the cost of the question. A connection holds
+no key; when the agent exits (seal), the next call finds it closed, tries one fresh
+connection, finds no socket and answers ``Sealed``. Everything else (shares, seal, rotation)
+gets a connection of its own, so a lost reply is never retried.
+
+``generation()`` reads the agent's published cache generation from the page it shares next
+to its socket (``agent.GenerationPage``): a memory read, so a worker can check it before
+every use of a cached data key without a round trip.
 
 Tests may swap in ``LocalTransport``, which runs a ``KeyAgent`` in this process through
 the same JSON request/response interface; the socket path has its own end-to-end tests.
@@ -12,10 +19,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import mmap
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +33,13 @@ from typing import Any, Protocol
 from django.conf import settings
 
 from haven.core.errors import HavenError, Sealed
-from haven.keyring.agent import KeyAgent, recv_message, send_message
+from haven.keyring.agent import (
+    GENERATION,
+    GENERATION_FILE,
+    KeyAgent,
+    recv_message,
+    send_message,
+)
 
 SEALED_MESSAGE = (
     "The server is sealed: no key is in memory. A coordinator must unseal it with the key "
@@ -49,9 +64,70 @@ class KeyringError(HavenError):
 class Transport(Protocol):
     def call(self, request: dict[str, Any]) -> dict[str, Any]: ...
 
+    def generation(self) -> int | None:
+        """The agent's published cache generation (0: use no cached key); None: no agent."""
+
+
+# Operations that change nothing in the agent: safe to send again on a fresh connection when
+# a kept one turns out to have been closed (agent restarted, or its idle timeout).
+REUSABLE_OPS = frozenset({"status", "unwrap_dks", "blind_index"})
+
 
 def socket_path() -> Path:
     return Path(settings.RUN_DIR) / "keyring.sock"
+
+
+class _Kept(threading.local):
+    """This thread's open connection to the agent, if any: (pid, path, socket)."""
+
+    conn: tuple[int, str, socket.socket] | None = None
+
+
+_kept = _Kept()
+
+
+def drop_connection() -> None:
+    """Close this thread's kept connection (tests; after a seal nothing needs it)."""
+    kept, _kept.conn = _kept.conn, None
+    if kept is not None:
+        kept[2].close()
+
+
+class _Page:
+    """This process's read-only mapping of the agent's generation page."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._id: tuple[int, int, str] | None = None
+        self._map: mmap.mmap | None = None
+
+    def read(self, path: str) -> int | None:
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return None  # no agent (sealed, or never started)
+        ident = (st.st_dev, st.st_ino, path)
+        page = self._map
+        if ident != self._id or page is None:
+            # A new agent made a new page (or this is the first read): map that one. An old
+            # mapping is left to the garbage collector, never closed under another thread.
+            with self._lock:
+                try:
+                    fd = os.open(path, os.O_RDONLY)
+                except FileNotFoundError:
+                    return None
+                try:
+                    if os.fstat(fd).st_size < GENERATION.size:
+                        return 0
+                    page = mmap.mmap(fd, GENERATION.size, access=mmap.ACCESS_READ)
+                finally:
+                    os.close(fd)
+                self._map, self._id = page, ident
+        value: int = GENERATION.unpack(page[: GENERATION.size])[0]
+        return value
+
+
+_page = _Page()
 
 
 class SocketTransport:
@@ -61,15 +137,22 @@ class SocketTransport:
         self.path = path
         self.timeout = timeout
 
-    def call(self, request: dict[str, Any]) -> dict[str, Any]:
-        path = self.path or socket_path()
+    def _connect(self, path: Path) -> socket.socket:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.timeout)
         try:
-            try:
-                sock.connect(str(path))
-            except (FileNotFoundError, ConnectionRefusedError) as exc:
-                raise AgentUnavailable(str(exc)) from None
+            sock.connect(str(path))
+        except (FileNotFoundError, ConnectionRefusedError) as exc:
+            sock.close()
+            raise AgentUnavailable(str(exc)) from None
+        return sock
+
+    def call(self, request: dict[str, Any]) -> dict[str, Any]:
+        path = self.path or socket_path()
+        if request.get("op") in REUSABLE_OPS:
+            return self._call_kept(path, request)
+        sock = self._connect(path)
+        try:
             send_message(sock, request)
             try:
                 return recv_message(sock)
@@ -77,6 +160,40 @@ class SocketTransport:
                 raise AgentUnavailable(str(exc)) from None
         finally:
             sock.close()
+
+    def _call_kept(self, path: Path, request: dict[str, Any]) -> dict[str, Any]:
+        kept = _kept.conn
+        if kept is not None and (kept[0] != os.getpid() or kept[1] != str(path)):
+            # Made before a fork (the parent's), or to another socket: never ours to use.
+            drop_connection()
+            kept = None
+        if kept is not None:
+            try:
+                return self._exchange(kept[2], request)
+            except TimeoutError:
+                drop_connection()
+                raise
+            except OSError:  # ConnectionError included: closed since (agent gone or idle)
+                drop_connection()
+        sock = self._connect(path)
+        _kept.conn = (os.getpid(), str(path), sock)
+        try:
+            return self._exchange(sock, request)
+        except ConnectionError as exc:
+            drop_connection()
+            raise AgentUnavailable(str(exc)) from None
+        except OSError:
+            drop_connection()
+            raise
+
+    def generation(self) -> int | None:
+        folder = self.path.parent if self.path else settings.RUN_DIR
+        return _page.read(os.path.join(folder, GENERATION_FILE))
+
+    @staticmethod
+    def _exchange(sock: socket.socket, request: dict[str, Any]) -> dict[str, Any]:
+        send_message(sock, request)
+        return recv_message(sock)
 
 
 class LocalTransport:
@@ -91,6 +208,12 @@ class LocalTransport:
         # A JSON round trip keeps the in-process path as strict as the socket path.
         response = self.agent.handle(json.loads(json.dumps(request)))
         return dict(json.loads(json.dumps(response)))
+
+    def generation(self) -> int | None:
+        if self.agent.sealed_event.is_set():
+            return None
+        with self.agent._lock:
+            return self.agent.published()
 
 
 _override: Transport | None = None
@@ -125,6 +248,12 @@ def call(op: str, **fields: Any) -> dict[str, Any]:
     if code == "sealed":
         raise Sealed(SEALED_MESSAGE)
     raise KeyringError(code, str(response.get("message", "The key agent refused the operation.")))
+
+
+def generation() -> int | None:
+    """The agent's cache generation: nonzero = cached data keys of exactly this generation may
+    be used; 0 = none may (sealed, or an erase in progress); None = no agent at all."""
+    return transport().generation()
 
 
 def status() -> dict[str, Any] | None:

@@ -46,21 +46,40 @@ def random_key() -> bytes:
     return os.urandom(KEY_BYTES)
 
 
+class AeadKey:
+    """AES-256-GCM under one key, set up once for the several values of one record.
+
+    ``seal`` writes version byte, random nonce, ciphertext and tag; ``aad`` is authenticated.
+    Holding the cipher object saves setting the key up again for every field of a page.
+    """
+
+    __slots__ = ("_aes",)
+
+    def __init__(self, key: bytes) -> None:
+        self._aes = AESGCM(key)
+
+    def seal(self, plaintext: bytes, aad: bytes) -> bytes:
+        nonce = os.urandom(NONCE_BYTES)
+        return AEAD_VERSION + nonce + self._aes.encrypt(nonce, plaintext, aad)
+
+    def open(self, blob: bytes, aad: bytes) -> bytes:
+        """Open what ``seal`` made with the same key and associated data, or raise."""
+        if len(blob) < 1 + NONCE_BYTES + 16 or blob[:1] != AEAD_VERSION:
+            raise DecryptionFailed("not a Haven ciphertext")
+        try:
+            return self._aes.decrypt(blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :], aad)
+        except InvalidTag:
+            raise DecryptionFailed("ciphertext failed authentication") from None
+
+
 def aead_seal(key: bytes, plaintext: bytes, aad: bytes) -> bytes:
     """AES-256-GCM: version byte, random nonce, ciphertext and tag. ``aad`` is authenticated."""
-    nonce = os.urandom(NONCE_BYTES)
-    return AEAD_VERSION + nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+    return AeadKey(key).seal(plaintext, aad)
 
 
 def aead_open(key: bytes, blob: bytes, aad: bytes) -> bytes:
     """Open what ``aead_seal`` made with the same key and associated data, or raise."""
-    if len(blob) < 1 + NONCE_BYTES + 16 or blob[:1] != AEAD_VERSION:
-        raise DecryptionFailed("not a Haven ciphertext")
-    nonce, body = blob[1 : 1 + NONCE_BYTES], blob[1 + NONCE_BYTES :]
-    try:
-        return AESGCM(key).decrypt(nonce, body, aad)
-    except InvalidTag:
-        raise DecryptionFailed("ciphertext failed authentication") from None
+    return AeadKey(key).open(blob, aad)
 
 
 def hkdf(key: bytes, *, info: bytes, salt: bytes | None = None, length: int = KEY_BYTES) -> bytes:

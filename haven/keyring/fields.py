@@ -15,13 +15,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
+from django.dispatch import receiver
 
 from haven.core.errors import HavenError
 from haven.keyring import crypto, keys
 
 PLAIN_ATTR = "_haven_plaintext"
+CIPHER_ATTR = "_haven_cipher"
 
 if TYPE_CHECKING:
     _BinaryField = models.BinaryField[Any, Any]
@@ -37,12 +40,48 @@ class TamperedCiphertext(HavenError):
 
 
 def field_aad(instance: models.Model, field_name: str) -> bytes:
+    """``haven/field/v1|<model>|<pk>|<field>``: what a field's ciphertext is bound to."""
     return f"haven/field/v1|{instance._meta.label_lower}|{instance.pk}|{field_name}".encode()
 
 
+def _cipher(instance: models.Model) -> tuple[crypto.AeadKey, bytes]:
+    """The record's cipher and the row's part of its fields' associated data.
+
+    Made once per instance (a page of 50 records reads 150 fields) and made again if the
+    instance's data key or primary key changes, so a value is never bound to a stale row.
+    """
+    d = instance.__dict__
+    held: tuple[bytes, Any, str, crypto.AeadKey, bytes] | None = d.get(CIPHER_ATTR)
+    if held is not None and held[0] is d.get(keys.DK_ATTR) and held[1] is d.get(held[2]):
+        return held[3], held[4]
+    aead = keys.aead_for(instance)
+    attname = type(instance)._meta.pk.attname
+    pk = d.get(attname)
+    held = (d[keys.DK_ATTR], pk, attname, aead,
+            f"haven/field/v1|{instance._meta.label_lower}|{pk}|".encode())
+    d[CIPHER_ATTR] = held
+    return held[3], held[4]
+
+
+_bench_plaintext: bool | None = None
+
+
 def bench_plaintext() -> bool:
-    # Benchmark-only switch (bench/bench_keyring.py) to measure the cost of encryption.
-    return bool(getattr(settings, "HAVEN_BENCH_PLAINTEXT_FIELDS", False))
+    """Benchmark-only switch (bench/bench_keyring.py) to measure the cost of encryption.
+
+    Read once and kept (asked for on every field read); tests and the benchmark change it with
+    ``override_settings``, which sends ``setting_changed``."""
+    global _bench_plaintext  # noqa: PLW0603 - a memo of one setting, reset by the signal below
+    if _bench_plaintext is None:
+        _bench_plaintext = bool(getattr(settings, "HAVEN_BENCH_PLAINTEXT_FIELDS", False))
+    return _bench_plaintext
+
+
+@receiver(setting_changed)
+def _setting_changed(*, setting: str, **_kwargs: Any) -> None:
+    global _bench_plaintext  # noqa: PLW0603 - see bench_plaintext
+    if setting == "HAVEN_BENCH_PLAINTEXT_FIELDS":
+        _bench_plaintext = None
 
 
 def _plain(instance: models.Model) -> dict[str, str]:
@@ -91,15 +130,21 @@ class EncryptedTextField(_BinaryField):
         kwargs.setdefault("blank", True)
         super().__init__(*args, **kwargs)
 
+    def set_attributes_from_name(self, name: str) -> None:
+        super().set_attributes_from_name(name)
+        self.aad_name = self.name.encode()  # the last part of field_aad, read for every value
+
     def decrypt(self, instance: models.Model, raw: bytes) -> str:
         if not raw:
             return ""
         if bench_plaintext():
             return raw.decode()
-        key = keys.data_key_for(instance)
+        aead, row_aad = _cipher(instance)
         try:
-            return crypto.aead_open(key, raw, field_aad(instance, self.name)).decode()
+            return aead.open(raw, row_aad + self.aad_name).decode()
         except crypto.DecryptionFailed:
+            if keys.refresh(instance):  # a cached key that was stale: once more, fresh
+                return self.decrypt(instance, raw)
             raise TamperedCiphertext(
                 f"The stored {self.verbose_name} of this record failed its integrity check: it "
                 "was changed or moved from another record, so it is not shown."
@@ -113,8 +158,9 @@ class EncryptedTextField(_BinaryField):
             elif value == "":
                 sealed = b""
             else:
-                key = keys.data_key_for(model_instance)
-                sealed = crypto.aead_seal(key, value.encode(), field_aad(model_instance, self.name))
+                keys.refresh(model_instance)  # never write with a key from the worker cache
+                aead, row_aad = _cipher(model_instance)
+                sealed = aead.seal(value.encode(), row_aad + self.aad_name)
             model_instance.__dict__[self.attname] = sealed
             model_instance.__dict__.pop(f"{self.attname}__dirty", None)
         return model_instance.__dict__.get(self.attname, b"")

@@ -1,26 +1,41 @@
 """Data keys and blind indexes, as workers use them.
 
 A worker never holds a master key or KEK. It reads wrapped keys from the database and asks
-the agent to unwrap the data keys it needs for the current request; the unwrapped key is
-kept on the model instance that needs it and dies with it (no cross-request cache), so a
-seal stops every worker at its next call. Reads that race a rotation (a row read just before
-the old master key was dropped) are retried with fresh rows, so no read fails.
+the agent to unwrap the data keys it needs; the unwrapped key is put on the model instance
+that needs it. Reads that race a rotation (a row read just before the old master key was
+dropped) are retried with fresh rows, so no read fails.
+
+Between requests a worker keeps recently unwrapped data keys in a small cache
+(``KeyCache``), so a list shown again costs no database query and no unwrapping. A cached
+key is only used right after reading the agent's published generation (its shared page, no
+round trip) and finding the one the key was cached under: a seal, a rotation or an erase
+anywhere makes every worker's cached keys unusable at their next use, and a watcher thread
+wipes them within ``WATCH_INTERVAL`` even in a worker that gets no request. Cached keys
+serve reads only: a key used to write or to encrypt a file is always unwrapped from its row.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db.models import Model
 
-from haven.core.errors import HavenError, NotFound
-from haven.keyring import client
+from haven.core.errors import HavenError, NotFound, Sealed
+from haven.keyring import client, crypto
 from haven.keyring.agent import b64d, b64e
 from haven.keyring.models import DataKey, Kek, KeySet, KeySetState
 
 DK_ATTR = "_haven_data_key"
+AEAD_ATTR = "_haven_aead"
+CACHED_ATTR = "_haven_key_cached"  # the key came from the worker cache (see refresh)
 STALE_RETRIES = 5
+WATCH_INTERVAL = 0.5  # seconds between a worker's checks that its cached keys are still good
 T = TypeVar("T")
 Owner = tuple[str, str]
 
@@ -149,25 +164,233 @@ def _unwrap(owners: Sequence[Owner]) -> dict[Owner, bytes]:
     return _retrying(attempt)
 
 
+Unwrapped = tuple[bytes, crypto.AeadKey]  # a data key and its cipher, set up once
+
+
+class KeyCache:
+    """Unwrapped data keys a worker keeps between requests: bounded in number and age, and
+    only usable under the agent generation they were unwrapped in.
+
+    The rule that makes it safe: a caller first reads the agent's generation (``generation``:
+    the agent's shared page, no round trip) and only then reads wrapped keys from the
+    database for what the cache lacks, and caches them under that generation. The agent changes its generation
+    at unseal, when a rotation ends, and before and after every erase (and allows no caching
+    while an erase runs), so a key cached from rows read before an erase committed is never
+    served after it. Sealed — no agent, or an agent without keys — wipes the cache and raises
+    ``Sealed``. Keys are held in ``bytearray`` and overwritten when dropped (a courtesy:
+    CPython may have copied them); callers get their own ``bytes`` copy, so dropping an
+    entry never breaks a request that is using the key.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[Owner, tuple[bytearray, crypto.AeadKey, float]] = OrderedDict()
+        self._generation: int | None = None
+        self._pid = os.getpid()
+        self._watcher: threading.Thread | None = None
+
+    @staticmethod
+    def enabled() -> bool:
+        return bool(settings.HAVEN_KEY_CACHE_SECONDS > 0 and settings.HAVEN_KEY_CACHE_SIZE > 0)
+
+    def __len__(self) -> int:
+        with self._lock:
+            self._after_fork()
+            return len(self._entries)
+
+    def _after_fork(self) -> None:
+        # A forked process starts with a copy of its parent's cache and no watcher thread.
+        if self._pid != os.getpid():
+            self._wipe()
+            self._pid, self._watcher = os.getpid(), None
+
+    def _drop(self, owner: Owner) -> None:
+        """Overwrite and forget one entry; the caller holds the lock."""
+        key = self._entries.pop(owner)[0]
+        key[:] = bytes(len(key))
+
+    def _wipe(self) -> None:
+        for owner in list(self._entries):
+            self._drop(owner)
+        self._generation = None
+
+    def clear(self) -> None:
+        """Overwrite and forget every cached key (seal, erase)."""
+        with self._lock:
+            self._wipe()
+
+    def discard(self, owner: Owner) -> None:
+        with self._lock:
+            if owner in self._entries:
+                self._drop(owner)
+
+    def generation(self) -> int | None:
+        """Whether cached keys may be used now: the agent's generation, or None (sealed,
+        or an erase is running). A changed generation wipes the cache; no agent raises
+        Sealed. Reads the agent's shared page: no round trip."""
+        published = client.generation()
+        if published is None:
+            self.clear()
+            raise Sealed(client.SEALED_MESSAGE)
+        with self._lock:
+            self._after_fork()
+            if published != self._generation:
+                self._wipe()
+                self._generation = published
+        return published or None
+
+    def get(self, owners: Iterable[Owner], generation: int | None) -> dict[Owner, Unwrapped]:
+        """The cached keys of ``owners`` if ``generation`` (just asked) is still the cache's."""
+        found: dict[Owner, Unwrapped] = {}
+        now = time.monotonic()
+        with self._lock:
+            if generation is None or generation != self._generation:
+                return found
+            for owner in owners:
+                entry = self._entries.get(owner)
+                if entry is None:
+                    continue
+                if entry[2] <= now:
+                    self._drop(owner)
+                    continue
+                self._entries.move_to_end(owner)
+                found[owner] = (bytes(entry[0]), entry[1])
+        return found
+
+    def put(self, fresh: dict[Owner, Unwrapped], generation: int | None) -> None:
+        """Keep ``fresh`` keys, read after ``generation`` was asked, unless it changed since."""
+        if generation is None or not fresh:
+            return
+        expires, limit = time.monotonic() + settings.HAVEN_KEY_CACHE_SECONDS, settings.HAVEN_KEY_CACHE_SIZE
+        with self._lock:
+            if generation != self._generation:
+                return  # the agent moved on while we were unwrapping: do not keep these
+            for owner, (key, aead) in fresh.items():
+                if owner in self._entries:
+                    self._drop(owner)
+                self._entries[owner] = (bytearray(key), aead, expires)
+            while len(self._entries) > limit:
+                self._drop(next(iter(self._entries)))
+            self._start_watcher()
+
+    def _start_watcher(self) -> None:
+        if self._watcher is not None or not isinstance(client.transport(), client.SocketTransport):
+            return  # an in-process agent (tests, commands) is sealed in this very process
+        agent = client.SocketTransport(client.socket_path())
+        self._watcher = threading.Thread(target=self._watch, args=(agent,), daemon=True,
+                                         name="haven-key-cache")
+        self._watcher.start()
+
+    def _watch(self, agent: client.SocketTransport) -> None:
+        """While anything is cached: drop expired keys, and wipe everything as soon as the
+        agent is sealed or gone or its generation changed, even if no request comes."""
+        while True:
+            time.sleep(WATCH_INTERVAL)
+            try:
+                status: dict[str, Any] | None = agent.call({"op": "status"})
+            except Exception:  # noqa: BLE001 - whatever failed, the safe answer is to wipe
+                status = None
+            now = time.monotonic()
+            with self._lock:
+                if status is None or status.get("generation") != self._generation:
+                    self._wipe()
+                for owner in [o for o, entry in self._entries.items() if entry[2] <= now]:
+                    self._drop(owner)
+                if not self._entries:
+                    self._watcher = None
+                    return
+
+
+cache = KeyCache()
+
+
+def _keys_for(owners: Sequence[Owner], *, cached: bool
+              ) -> tuple[dict[Owner, Unwrapped], set[Owner]]:
+    """Data keys of ``owners``, and which of them came from the cache.
+
+    With ``cached``, keys come from the cache when the agent confirms it is still good; the
+    rest (all of them without ``cached``) from the database and one agent round trip, and
+    are then cached."""
+    if not cache.enabled():
+        return {owner: (key, crypto.AeadKey(key)) for owner, key in _unwrap(owners).items()}, set()
+    generation = cache.generation()  # before reading any wrapped key from the database
+    found = cache.get(owners, generation) if cached else {}
+    hits = set(found)
+    missing = [owner for owner in owners if owner not in found]
+    if missing:
+        try:
+            unwrapped = _unwrap(missing)
+        except Sealed:  # the agent is gone (killed, or sealed just now): keep nothing
+            cache.clear()
+            raise
+        fresh = {owner: (key, crypto.AeadKey(key)) for owner, key in unwrapped.items()}
+        cache.put(fresh, generation)
+        found.update(fresh)
+    return found, hits
+
+
+def _attach(instance: Model, unwrapped: Unwrapped, *, from_cache: bool) -> None:
+    instance.__dict__[DK_ATTR] = unwrapped[0]
+    instance.__dict__[AEAD_ATTR] = unwrapped
+    if from_cache:
+        instance.__dict__[CACHED_ATTR] = True
+
+
 def data_key_for(instance: Model) -> bytes:
-    """The unwrapped data key for ``instance`` (fetched once per instance)."""
-    key: bytes | None = getattr(instance, DK_ATTR, None)
+    """The data key for ``instance``, unwrapped from its row (once per instance).
+
+    Never served from the worker cache: this is the key services write with and files are
+    encrypted with, so it must be the one in the database now. (It refreshes the cache.)
+    """
+    key: bytes | None = instance.__dict__.get(DK_ATTR)
     if key is not None:
         return key
     owner = owner_of(instance)
-    key = _unwrap([owner]).get(owner)
-    if key is None:
+    unwrapped = _keys_for([owner], cached=False)[0].get(owner)
+    if unwrapped is None:
         raise KeyDestroyed("This record's key was destroyed (the person was erased); "
                            "its data can no longer be read.")
-    setattr(instance, DK_ATTR, key)
-    return key
+    _attach(instance, unwrapped, from_cache=False)
+    return unwrapped[0]
+
+
+def refresh(instance: Model) -> bool:
+    """If ``instance``'s key came from the worker cache, replace it with the key unwrapped
+    from its row now (and the cache entry with it); True if it did.
+
+    The cache assumes a record's data key never changes, which holds for the random ids
+    services give records. Where it does not (a deterministic seed run again after its rows
+    were rolled back or deleted), a cached key could be stale: reading with it fails the
+    authentication check (then the field reads again with the fresh key), and writing always
+    refreshes first, so a stale key can never encrypt anything.
+    """
+    if not instance.__dict__.pop(CACHED_ATTR, False):
+        return False
+    cache.discard(owner_of(instance))
+    instance.__dict__.pop(DK_ATTR, None)
+    instance.__dict__.pop(AEAD_ATTR, None)
+    data_key_for(instance)
+    return True
+
+
+def aead_for(instance: Model) -> crypto.AeadKey:
+    """The cipher for ``instance``'s data key, set up once (callers may set ``DK_ATTR``)."""
+    key = data_key_for(instance)
+    held: Unwrapped | None = instance.__dict__.get(AEAD_ATTR)
+    if held is not None and held[0] is key:
+        return held[1]
+    held = (key, crypto.AeadKey(key))
+    instance.__dict__[AEAD_ATTR] = held
+    return held[1]
 
 
 def prefetch(instances: Iterable[Model]) -> None:
-    """Unwrap the data keys of many instances in one query and one agent round trip.
+    """Give many instances their data keys for reading, with one agent round trip at most.
 
-    Lists call this before rendering so that a page of 50 people costs one unwrap call,
-    not 50. Instances whose key was destroyed are left without a key (reading them raises).
+    Lists call this before rendering so that a page of 50 people costs one look at the
+    agent's generation page when their keys are cached (one query and one unwrap call more
+    for those that are not), never 50 calls. Instances whose key was destroyed are left
+    without a key (reading them raises).
     """
     from haven.keyring.fields import bench_plaintext
 
@@ -175,16 +398,16 @@ def prefetch(instances: Iterable[Model]) -> None:
         return
     pending: dict[Owner, list[Model]] = {}
     for instance in instances:
-        if getattr(instance, DK_ATTR, None) is None:
+        if instance.__dict__.get(DK_ATTR) is None:
             pending.setdefault(owner_of(instance), []).append(instance)
     if not pending:
         return
-    keys = _unwrap(list(pending))
+    found, hits = _keys_for(list(pending), cached=True)
     for owner, group in pending.items():
-        key = keys.get(owner)
-        if key is not None:
+        unwrapped = found.get(owner)
+        if unwrapped is not None:
             for instance in group:
-                setattr(instance, DK_ATTR, key)
+                _attach(instance, unwrapped, from_cache=owner in hits)
 
 
 def blind_indexes(context: str, values: Sequence[str]) -> list[bytes]:

@@ -161,6 +161,7 @@ def seal(*, actor: Any) -> bool:
         policy.require(actor, Perm.KEYS_SEAL)
     with transaction.atomic():
         record(actor=actor, action="keys.sealed", object_type="keyset")
+    keys.cache.clear()  # other workers: at their next call, or by their cache watcher
     try:
         client.call("seal")
     except Sealed:
@@ -179,7 +180,8 @@ def keys_rotate(*, actor: Any, shares: int, threshold: int,
     data key stays readable throughout: each row is re-wrapped in its own small
     transaction, and a reader that raced the final switch retries with fresh rows. The new
     shares are handed to ``on_shares`` before anything depends on them; until the final
-    switch commits, the old shares still unseal.
+    switch commits, the old shares still unseal. When the agent forgets the old master key its
+    generation changes, so every worker drops the data keys it had cached.
     """
     if actor is not None:
         policy.require(actor, Perm.KEYS_ROTATE)
@@ -241,11 +243,20 @@ def shred(*, owner: keys.Owner) -> None:
     earlier (a stale keystore file, free pages of the database) no longer opens anything
     without the destroyed KEK. After commit the write-ahead log is truncated and the
     keystore file rewritten, leaving no live copy of the old keys in the data folder.
+
+    Worker key caches: the agent is told before anything changes (``shred_begin``: new
+    generation, no caching anywhere until the end) and again right after commit
+    (``shred_end``: new generation), so no worker keeps this owner's key — not even one
+    unwrapped from rows read just before the commit. If this process dies between commit
+    and ``shred_end``, caching stays off until the agent's pending-erase timeout.
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("shred() must run inside the erasing service's transaction")
     if KeySet.objects.filter(state=KeySetState.PENDING).exists():
         raise Conflict("A key rotation is running; erase the person again when it has finished.")
+    token = str(client.call("shred_begin")["token"])
+    transaction.on_commit(lambda: _shred_end(token))
+    keys.cache.discard(owner)
     keys.data_key_destroy(owner)
     keyset = keys.active_keyset()
     kek_id = uuid.uuid4()
@@ -255,8 +266,16 @@ def shred(*, owner: keys.Owner) -> None:
     rows = list(DataKey.objects.exclude(kek=kek).select_related("kek"))
     for start in range(0, len(rows), REWRAP_BATCH):
         keys.rewrap(rows[start : start + REWRAP_BATCH], kek)
+        client.call("shred_begin", token=token)  # still running: keep caches off
     Kek.objects.exclude(pk=kek.pk).delete()
     transaction.on_commit(_after_key_change)
+
+
+def _shred_end(token: str) -> None:
+    """After an erase commits: a new agent generation, so every worker's cache starts over."""
+    keys.cache.clear()
+    with contextlib.suppress(Sealed, client.KeyringError):  # sealed: no cache is usable anyway
+        client.call("shred_end", token=token)
 
 
 def _after_key_change() -> None:

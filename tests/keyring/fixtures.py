@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from haven.keyring import client, services
+from haven.keyring import client, keys, services
 
 MIDDLEWARE_AFTER = "haven.accounts.middleware.SecondFactorMiddleware"
 SEALED_MIDDLEWARE = "haven.keyring.middleware.SealedMiddleware"
@@ -49,6 +49,7 @@ def local_agent(data_dir: Path) -> Iterator[client.LocalTransport]:
     with client.using(client.LocalTransport()) as transport:
         assert isinstance(transport, client.LocalTransport)
         yield transport
+    keys.cache.clear()  # this process's worker key cache: nothing carries into the next test
 
 
 @pytest.fixture
@@ -91,6 +92,11 @@ def agent_process(data_dir: Path, settings: Any) -> Iterator[subprocess.Popen[by
     if proc.poll() is None:
         proc.kill()
         proc.wait(5)
+    keys.cache.clear()
+    watcher = keys.cache._watcher
+    if watcher is not None:
+        watcher.join(5)  # it ends at its next look at an empty cache
+    client.drop_connection()
 
 
 def pid_alive(pid: int) -> bool:

@@ -66,7 +66,13 @@ def test_prefetch_unwraps_in_one_call(unsealed: list[str], coordinator: Any,
         services.person_create(actor=coordinator, legal_name=f"Person {i}")
     calls: list[str] = []
     original = local_agent.call
-    monkeypatch.setattr(local_agent, "call", lambda req: (calls.append(req["op"]), original(req))[1])
+
+    def recording(req: dict[str, Any]) -> dict[str, Any]:
+        calls.append(req["op"])
+        answer: dict[str, Any] = original(req)
+        return answer
+
+    monkeypatch.setattr(local_agent, "call", recording)
     people = list(Person.objects.all())
     keys.prefetch(people)
     assert sorted(p.legal_name for p in people) == [f"Person {i}" for i in range(5)]

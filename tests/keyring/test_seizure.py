@@ -5,15 +5,23 @@ personal data it held, in every encoding an investigator would try. Zero hits.""
 from __future__ import annotations
 
 import base64
+import io
+import json
 import signal
+import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.core.management import call_command
 
+from haven.keyring import files, keys
+from haven.people import services as people
 from tests.keyring.test_agent_e2e import _haven, _request, server
+from tests.keyring.test_backup import pg_script
 
 __all__ = ["server"]
 
@@ -70,7 +78,7 @@ def test_seized_data_folder_reveals_nothing(server: dict[str, Any]) -> None:
     # reads and searches, which a log could leak
     for q in (MARKERS[0].lower(), MARKERS[1], MARKERS[4]):
         status, _, found = _request(server, "GET", "/api/v1/people?q=" +
-                                    urllib.request.quote(q))
+                                    urllib.parse.quote(q))
         assert status == 200
         assert [p["id"] for p in found] == [person_id]
     status, _, _ = _request(server, "GET", "/api/v1/people")
@@ -95,6 +103,42 @@ def test_seized_data_folder_reveals_nothing(server: dict[str, Any]) -> None:
         # and the file names themselves
         hits += [(marker, str(p), b"name") for p in files if marker.lower() in str(p).lower()]
     assert hits == []
+
+
+def _hits(blobs: dict[str, bytes]) -> list[tuple[str, str, bytes]]:
+    return [(marker, where, v) for marker in MARKERS for v in variants(marker)
+            for where, blob in blobs.items() if v in blob]
+
+
+@pytest.mark.skipif(settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
+                    reason="a PostgreSQL deployment's backup: run with DATABASE_URL=postgresql://…")
+def test_postgresql_backup_archive_reveals_nothing(
+        *, transactional_db: None, unsealed: list[str], coordinator: Any, data_dir: Path,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a seizure of a PostgreSQL deployment's backups finds: the archive, the keystore,
+    and — for whoever also holds the shares — the dump inside. No personal data in any."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))  # pg_dump's and pg_restore's too
+    person = people.person_create(actor=coordinator, legal_name=f"{MARKERS[0]} {MARKERS[1]}",
+                                  other_names=MARKERS[2], phone=MARKERS[3])
+    doc_id = uuid.uuid4()
+    writer = files.SealedFileWriter(data_key=keys.data_key_for(person),
+                                    owner=person.keyring_owner(), file_id=doc_id)
+    writer.write((MARKERS[5] + " ").encode() * 5000)
+    writer.close()
+    people.person_file_attach(actor=coordinator, person=person, upload=files.EncryptedUpload(
+        file_id=doc_id, name=f"{MARKERS[6]}.pdf", content_type="application/pdf", size=1))
+    for i in range(20):
+        people.person_create(actor=coordinator, legal_name=f"Filler {i}")
+    archive = data_dir / "backups" / "seized.hvb"
+    call_command("backup", "create", str(archive), stdout=io.StringIO())
+    keystore = json.loads((data_dir / "backups" / "keystore.json").read_text())
+    script = pg_script(archive, keystore)
+    assert script.count(b"COPY public.") > 10
+    assert _hits({"archive": archive.read_bytes(), "keystore": json.dumps(keystore).encode(),
+                  "dump (decrypted, uncompressed)": script}) == []
+    assert list(scratch.iterdir()) == []
 
 
 def test_variants_cover_the_encodings() -> None:

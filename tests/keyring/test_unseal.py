@@ -6,7 +6,7 @@ import pytest
 from shamir_mnemonic import generate_mnemonics
 
 from haven.audit.models import AuditEvent
-from haven.core.errors import Forbidden, Sealed
+from haven.core.errors import Conflict, Forbidden, Sealed, ValidationFailed
 from haven.keyring import client, keys, services, state
 from haven.keyring.models import Kek, KeySet
 
@@ -26,13 +26,13 @@ def test_init_stores_only_wrapped_keys_and_starts_sealed(shares: list[str]) -> N
 
 
 def test_init_refuses_second_time(shares: list[str]) -> None:
-    with pytest.raises(services.Conflict):
+    with pytest.raises(Conflict):
         services.keys_init(actor=None, shares=3, threshold=2)
 
 
 @pytest.mark.parametrize(("n", "k"), [(3, 1), (2, 3), (17, 2)])
 def test_init_refuses_bad_split(db: None, local_agent: Any, n: int, k: int) -> None:
-    with pytest.raises(services.ValidationFailed):
+    with pytest.raises(ValidationFailed):
         services.keys_init(actor=None, shares=n, threshold=k)
 
 
@@ -105,7 +105,7 @@ def test_refusals_lock_out(shares: list[str], settings: Any) -> None:
 
 
 def test_already_unsealed(unsealed: list[str]) -> None:
-    with pytest.raises(services.Conflict):
+    with pytest.raises(Conflict):
         services.unseal_submit_share(actor=None, share=unsealed[1])
 
 

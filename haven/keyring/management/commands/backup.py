@@ -77,9 +77,11 @@ class Command(BaseCommand):
                     self.stdout.write(f"backup OK: {path} of {manifest.created_at}, content "
                                       f"{manifest.content_hash}")
                 else:
-                    db_path = Path(settings.DATABASES["default"]["NAME"])
-                    manifest = backup.restore(path, keystore=keystore, db_path=db_path,
+                    database = settings.DATABASES["default"]
+                    manifest = backup.restore(path, keystore=keystore, database=database,
                                               files_dir=Path(settings.FILES_DIR))
-                    self.stdout.write(f"restored {path} into {settings.DATA_DIR}")
+                    where = (f"the database {database['NAME']} and {settings.FILES_DIR}"
+                             if manifest.database == "postgresql" else str(settings.DATA_DIR))
+                    self.stdout.write(f"restored {path} into {where}")
         except HavenError as exc:
             raise CommandError(exc.message, returncode=2) from None
