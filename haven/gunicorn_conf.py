@@ -30,7 +30,10 @@ _port = _int("HAVEN_PORT", 8000)
 wsgi_app = "haven.wsgi:application"
 bind = [f"[{_host}]:{_port}" if ":" in _host else f"{_host}:{_port}"]
 workers = _int("HAVEN_WORKERS", 2)
-worker_class = "sync"
+# HAVEN_WORKER_THREADS > 1 selects gunicorn's threaded worker (gthread) with that many threads
+# per worker process.
+threads = max(1, _int("HAVEN_WORKER_THREADS", 1))
+worker_class = "gthread" if threads > 1 else "sync"
 proc_name = "haven"
 
 # Timeouts: a stuck worker is replaced after `timeout`; on stop or reload, requests in flight

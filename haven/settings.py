@@ -317,6 +317,6 @@ HAVEN_INTAKE_MAX_PENDING = _int("HAVEN_INTAKE_MAX_PENDING", default=10000, minim
 HAVEN_INTAKE_RATE_PER_MINUTE = _int("HAVEN_INTAKE_RATE_PER_MINUTE", default=30000, minimum=1)
 HAVEN_INTAKE_MAX_BODY = _int("HAVEN_INTAKE_MAX_BODY", default=64 * 1024, minimum=4096,
                              maximum=1024 * 1024)
-HAVEN_INTAKE_KDF_LOG2_N = _int("HAVEN_INTAKE_KDF_LOG2_N", default=12, minimum=10, maximum=20)
+HAVEN_INTAKE_KDF_LOG2_N = _int("HAVEN_INTAKE_KDF_LOG2_N", default=10, minimum=10, maximum=20)
 HAVEN_INTAKE_ORG = os.environ.get("HAVEN_INTAKE_ORG") or ""
 HAVEN_INTAKE_EXIT_URL = os.environ.get("HAVEN_INTAKE_EXIT_URL") or "https://www.google.com/"

@@ -18,7 +18,13 @@ from haven.core.models import BaseModel
 
 class IntakeKey(BaseModel):
     """An organization's intake key pair (public half here; private half derived from a
-    keyring data key of this row) and the scrypt salt and cost for its codenames."""
+    keyring data key of this row) and the scrypt salt, r and p for its codenames.
+
+    ``kdf_log2_n`` is the scrypt cost in force when the key was made. Each request stores the
+    cost its own codename was hashed with (``Request.kdf_log2_n``); new codenames get
+    ``HAVEN_INTAKE_KDF_LOG2_N``, so the cost can change without breaking codenames already
+    given out.
+    """
 
     organization = models.OneToOneField(Organization, on_delete=models.PROTECT,
                                         related_name="intake_key")
@@ -94,6 +100,8 @@ class Request(BaseModel):
     urgency = models.CharField(max_length=8, choices=Urgency.choices)
     urgency_rank = models.PositiveSmallIntegerField()
     lookup_tag = models.BinaryField(max_length=32, unique=True)
+    # The scrypt cost (log2 N) this request's codename was hashed with (docs/intake.md).
+    kdf_log2_n = models.PositiveSmallIntegerField()
     reply_public_key = models.BinaryField(max_length=32)
     payload = models.BinaryField()
     closed_at = models.DateTimeField(null=True, blank=True)
@@ -106,6 +114,8 @@ class Request(BaseModel):
         indexes = [
             models.Index(fields=["organization", "status", "urgency_rank", "-created_at"]),
             models.Index(fields=["status", "closed_at"]),
+            # A codename log-in tries every cost in use by the key (services.requester_login).
+            models.Index(fields=["intake_key", "kdf_log2_n"]),
         ]
 
     def __str__(self) -> str:

@@ -8,12 +8,15 @@ organization's intake public key in the calling process, before the database see
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -22,8 +25,10 @@ from nacl.public import PrivateKey
 from haven.access import policy
 from haven.access.permissions import Perm
 from haven.audit.services import record
+from haven.core import request_context
 from haven.core.errors import Conflict, HavenError, NotFound, ValidationFailed
 from haven.intake import wordlist
+from haven.intake.group_commit import GroupCommit, writer_turn
 from haven.intake.models import (
     CLOSING_STATUSES,
     TRANSITIONS,
@@ -73,10 +78,15 @@ WRONG_CODENAME = gettext_lazy(
 # --- input rules ----------------------------------------------------------------------------------
 
 
+# C0 control characters other than tab and line breaks, and DEL. (A regular expression: a
+# Python loop over every character of a 6,000-character story cost more than sealing it.)
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def _text_error(value: str, limit: int, *, required: bool) -> str | None:
     if "\ufffd" in value:
         return _("This text could not be read (it was not sent as UTF-8). Please type it again.")
-    if any(ord(c) < 32 and c not in "\n\r\t" for c in value) or "\x7f" in value:
+    if _CONTROL.search(value):
         return _("This text contains control characters. Please type it again.")
     if required and not value.strip():
         return _("This field is required.")
@@ -114,9 +124,27 @@ def clean_message(body: str) -> str:
 # --- the organization's intake key ------------------------------------------------------------------
 
 
-def kdf_params(key: IntakeKey) -> intake_crypto.KdfParams:
-    return intake_crypto.KdfParams(salt=bytes(key.kdf_salt), log2_n=key.kdf_log2_n, r=key.kdf_r,
+def kdf_params(key: IntakeKey, log2_n: int) -> intake_crypto.KdfParams:
+    """The scrypt parameters for codenames of ``key`` hashed at cost ``log2_n``."""
+    return intake_crypto.KdfParams(salt=bytes(key.kdf_salt), log2_n=log2_n, r=key.kdf_r,
                                    p=key.kdf_p)
+
+
+def codename_costs(key: IntakeKey) -> list[int]:
+    """Every scrypt cost a codename of ``key`` may have been hashed with: the current setting
+    and each cost still stored on one of its requests (versioned parameters, docs/intake.md).
+
+    Depends on the key only, never on a codename, so every log-in attempt against one key
+    runs the same hashes and takes the same time.
+    """
+    costs = {settings.HAVEN_INTAKE_KDF_LOG2_N}
+    requests = Request.objects.filter(intake_key=key)
+    # One index seek per distinct cost (usually one or two) rather than a scan of every row.
+    found = requests.aggregate(cost=Min("kdf_log2_n"))["cost"]
+    while found is not None:
+        costs.add(found)
+        found = requests.filter(kdf_log2_n__gt=found).aggregate(cost=Min("kdf_log2_n"))["cost"]
+    return sorted(costs)
 
 
 def intake_key_create(*, actor: Any, organization: Any) -> IntakeKey:
@@ -149,51 +177,104 @@ class Submitted:
     codename: str
 
 
+@dataclass(frozen=True)
+class _Pending:
+    """A sealed submission waiting for its transaction (built outside any lock)."""
+
+    request: Request
+    request_id: str
+
+
+def _store_submissions(batch: Sequence[_Pending]) -> list[Request | None]:
+    """Store a batch of sealed submissions in one transaction, each with its audit event.
+
+    The unread-queue bound is checked inside the transaction (SQLite takes the write lock at
+    BEGIN), one submission at a time in arrival order: those past the bound get ``None``
+    and store nothing. Each stored request's ``request.received`` event is appended to the
+    audit chain in this same transaction, under the id of the HTTP request that sent it.
+    Returns after the commit, so every returned request is durable.
+    """
+    outcomes: list[Request | None] = []
+    with transaction.atomic():
+        org_ids = {p.request.organization_id for p in batch}
+        room = {org_id: settings.HAVEN_INTAKE_MAX_PENDING - Request.objects.filter(
+            organization_id=org_id, status=Status.NEW).count() for org_id in org_ids}
+        stored = []
+        for pending in batch:
+            org_id = pending.request.organization_id
+            if room[org_id] <= 0:
+                outcomes.append(None)
+                continue
+            room[org_id] -= 1
+            stored.append(pending)
+            outcomes.append(pending.request)
+        Request.objects.bulk_create([p.request for p in stored])
+        for pending in stored:
+            token = request_context.request_id.set(pending.request_id)
+            try:
+                record(actor=None, action="request.received", object_type="request",
+                       object_id=pending.request.pk, organization_id=pending.request.organization_id,
+                       data={"urgency": pending.request.urgency})
+            finally:
+                request_context.request_id.reset(token)
+    return outcomes
+
+
+_submissions: GroupCommit[_Pending, Request | None] = GroupCommit(_store_submissions,
+                                                                 turn=writer_turn)
+
+
 def request_submit(*, intake_key: IntakeKey, contact: str, region: str, story: str,
                    urgency: str, language: str) -> Submitted:
     """Take a request for help: seal it, store it, and hand back the codename (shown once).
 
     The codename is never stored; only its lookup tag and reply public key are. Refuses with
     ``IntakeFull`` (nothing stored) when the queue of unread requests is at its bound, so a
-    flood cannot fill the disk; a request that is acknowledged has been committed.
+    flood cannot fill the disk. Returns only once the transaction holding the request (and
+    its audit event) has committed: submissions arriving together share that transaction
+    (``group_commit``), but none is acknowledged before its own row is durable.
     """
     fields = clean_submission(contact=contact, region=region, story=story, urgency=urgency)
     body = json.dumps({"v": PAYLOAD_VERSION, **fields, "language": language[:8]},
                       ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     payload = intake_crypto.seal_to(bytes(intake_key.public_key), body)
     codename = intake_crypto.codename_generate(wordlist.words())
-    derived = intake_crypto.codename_keys(codename, kdf_params(intake_key))
-    with transaction.atomic():
-        pending = Request.objects.filter(organization_id=intake_key.organization_id,
-                                         status=Status.NEW).count()
-        if pending >= settings.HAVEN_INTAKE_MAX_PENDING:
-            raise IntakeFull(_("We are receiving very many requests right now. Nothing was "
-                               "stored. Please try again in a few minutes."))
-        req = Request.objects.create(
-            organization_id=intake_key.organization_id, intake_key=intake_key,
-            urgency=fields["urgency"], urgency_rank=URGENCY_RANK[Urgency(fields["urgency"])],
-            lookup_tag=derived.lookup_tag, reply_public_key=derived.reply_public_key,
-            payload=payload,
-        )
-        record(actor=None, action="request.received", object_type="request", object_id=req.pk,
-               organization_id=intake_key.organization_id, data={"urgency": req.urgency})
-    return Submitted(request=req, codename=codename)
+    cost = settings.HAVEN_INTAKE_KDF_LOG2_N
+    derived = intake_crypto.codename_keys(codename, kdf_params(intake_key, cost))
+    req = Request(
+        organization_id=intake_key.organization_id, intake_key=intake_key,
+        urgency=fields["urgency"], urgency_rank=URGENCY_RANK[Urgency(fields["urgency"])],
+        lookup_tag=derived.lookup_tag, kdf_log2_n=cost,
+        reply_public_key=derived.reply_public_key, payload=payload,
+    )
+    stored = _submissions.submit(_Pending(request=req,
+                                          request_id=request_context.request_id.get()))
+    if stored is None:
+        raise IntakeFull(_("We are receiving very many requests right now. Nothing was "
+                           "stored. Please try again in a few minutes."))
+    return Submitted(request=stored, codename=codename)
 
 
 def requester_login(*, intake_key: IntakeKey, codename: str) -> tuple[Request, PrivateKey]:
     """Find the request a codename belongs to, and derive its reply private key.
 
-    Always runs the slow hash (even for nonsense input of a sane length) and answers a wrong,
-    purged or malformed codename the same way, so a guess learns nothing.
+    Always runs the slow hash at every cost in use for this key (even for nonsense input of
+    a sane length) and answers a wrong, purged or malformed codename the same way, so a guess
+    learns nothing — neither from the answer nor from how long it took.
     """
     normalized = intake_crypto.codename_normalize(codename[: MAX_CODENAME * 2])
     if not normalized or len(normalized) > MAX_CODENAME:
         raise WrongCodename(str(WRONG_CODENAME))
-    derived = intake_crypto.codename_keys(normalized, kdf_params(intake_key))
-    req = Request.objects.filter(intake_key=intake_key, lookup_tag=derived.lookup_tag).first()
-    if req is None or bytes(req.reply_public_key) != derived.reply_public_key:
+    derived = {cost: intake_crypto.codename_keys(normalized, kdf_params(intake_key, cost))
+               for cost in codename_costs(intake_key)}
+    by_tag = {d.lookup_tag: (cost, d) for cost, d in derived.items()}
+    req = Request.objects.filter(intake_key=intake_key, lookup_tag__in=list(by_tag)).first()
+    if req is None:
         raise WrongCodename(str(WRONG_CODENAME))
-    return req, derived.reply_private_key
+    cost, found = by_tag[bytes(req.lookup_tag)]
+    if req.kdf_log2_n != cost or bytes(req.reply_public_key) != found.reply_public_key:
+        raise WrongCodename(str(WRONG_CODENAME))
+    return req, found.reply_private_key
 
 
 def requester_session_open(*, request: Request, reply_key: PrivateKey) -> str:

@@ -143,11 +143,12 @@ def new_salt() -> bytes:
 
 @dataclass(frozen=True)
 class KdfParams:
-    """scrypt cost; stored with the organization's intake key so it can change without
-    breaking codenames already given out."""
+    """scrypt parameters. Salt, r and p are stored with the organization's intake key; the
+    cost (log2 N) with each request, so it can change without breaking codenames already
+    given out (docs/intake.md, "How slow the hash is")."""
 
     salt: bytes
-    log2_n: int = 12
+    log2_n: int = 10
     r: int = 8
     p: int = 1
 

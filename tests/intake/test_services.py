@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import json
 from datetime import timedelta
@@ -118,6 +119,65 @@ def test_wrong_codename_learns_nothing(submitted: services.Submitted, intake_key
     assert exc.value.status == 404
 
 
+def test_new_codenames_are_hashed_at_the_current_cost_which_is_stored(
+        intake_key: IntakeKey, settings: Any) -> None:
+    settings.HAVEN_INTAKE_KDF_LOG2_N = 11
+    done = submit(intake_key)
+    req = reload(done.request)
+    assert req.kdf_log2_n == 11
+    expected = intake_crypto.codename_keys(done.codename, services.kdf_params(intake_key, 11))
+    assert bytes(req.lookup_tag) == expected.lookup_tag
+    assert bytes(req.reply_public_key) == expected.reply_public_key
+
+
+def test_a_codename_hashed_at_an_older_cost_still_opens_its_request(
+        intake_key: IntakeKey, operator: Any, settings: Any) -> None:
+    settings.HAVEN_INTAKE_KDF_LOG2_N = 11
+    old = submit(intake_key)
+    services.request_reply(actor=operator, request=old.request, body="Still here.")
+    settings.HAVEN_INTAKE_KDF_LOG2_N = 10
+    new = submit(intake_key)
+    assert reload(new.request).kdf_log2_n == 10
+    assert services.codename_costs(intake_key) == [10, 11]
+    req, key = services.requester_login(intake_key=intake_key, codename=old.codename)
+    assert req.pk == old.request.pk
+    assert [e.body for e in selectors.conversation_for_requester(request=req, reply_key=key)] \
+        == ["Still here."]
+    assert services.requester_login(intake_key=intake_key,
+                                    codename=new.codename)[0].pk == new.request.pk
+
+
+def test_every_log_in_attempt_runs_the_same_hashes_right_or_wrong(
+        intake_key: IntakeKey, settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings.HAVEN_INTAKE_KDF_LOG2_N = 11
+    old = submit(intake_key)
+    settings.HAVEN_INTAKE_KDF_LOG2_N = 10
+    new = submit(intake_key)
+    real = intake_crypto.codename_keys
+    costs: list[int] = []
+
+    def counting(codename: str, params: intake_crypto.KdfParams) -> intake_crypto.CodenameKeys:
+        costs.append(params.log2_n)
+        return real(codename, params)
+
+    monkeypatch.setattr(intake_crypto, "codename_keys", counting)
+    runs = []
+    for guess in (old.codename, new.codename, "abacus " * 7):
+        costs.clear()
+        with contextlib.suppress(services.WrongCodename):
+            services.requester_login(intake_key=intake_key, codename=guess)
+        runs.append(list(costs))
+    assert runs == [[10, 11]] * 3
+
+
+def test_a_tag_found_at_another_cost_than_its_own_opens_nothing(
+        intake_key: IntakeKey, settings: Any) -> None:
+    done = submit(intake_key)
+    Request.objects.filter(pk=done.request.pk).update(kdf_log2_n=11)
+    with pytest.raises(services.WrongCodename):
+        services.requester_login(intake_key=intake_key, codename=done.codename)
+
+
 def test_needs_info_cycle(submitted: services.Submitted, operator: Any) -> None:
     req = submitted.request
     services.request_reply(actor=operator, request=req, body="Which city?", ask_for_info=True)
@@ -171,6 +231,7 @@ def test_convert_creates_person_and_links(submitted: services.Submitted, operato
     services.request_transition(actor=operator, request=submitted.request, to=Status.TRIAGED)
     req = services.request_convert(actor=operator, request=reload(submitted.request),
                                    legal_name="Магомед Тестов", phone="+7 900 000 00 00")
+    assert req.person_id is not None
     person = Person.objects.get(pk=req.person_id)
     assert person.legal_name == "Магомед Тестов"
     assert req.status == Status.ACCEPTED
