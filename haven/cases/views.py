@@ -22,7 +22,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
-from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from haven.access import policy
@@ -34,7 +34,7 @@ from haven.accounts.decorators import reauth_required
 from haven.cases import forms as case_forms
 from haven.cases import selectors, services
 from haven.cases.models import PERSON_FIELDS, PROFILE_FIELDS, Case, TaskStatus, allowed_targets
-from haven.core.csrf import csrf_first_unless, csrf_refusal
+from haven.core.csrf import csrf_first_unless, csrf_protect, csrf_refusal
 from haven.core.errors import HavenError, NotFound, Stale
 from haven.core.forms import apply_error
 from haven.core.pagination import PER_PAGE, paginate

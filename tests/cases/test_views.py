@@ -253,6 +253,33 @@ def test_document_upload_and_download_encrypted(assigned: Case, caseworker: Any,
     assert AuditEvent.objects.filter(action="document.downloaded").count() == 1
 
 
+def test_document_upload_passes_the_csrf_check_of_a_no_referrer_browser(
+        assigned: Case, caseworker: Any, login: Login, data_dir: Any) -> None:
+    """A browser under ``Referrer-Policy: no-referrer`` posts ``Origin: null`` with
+    ``Sec-Fetch-Site: same-origin``: the upload's late CSRF check accepts it like every other
+    form, and still refuses the same post from another site or without the token."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    client = login(caseworker)
+    client.handler.enforce_csrf_checks = True
+    client.get(url(assigned, ""))
+    token = client.cookies["haven_csrf"].value
+
+    def post(token: str, site: str) -> int:
+        upload = SimpleUploadedFile("passport.pdf", b"%PDF passport", "application/pdf")
+        response = client.post(url(assigned, "documents/"),
+                               {"doc_type": "passport", "file": upload,
+                                "csrfmiddlewaretoken": token},
+                               headers={"Origin": "null", "Sec-Fetch-Site": site})
+        return response.status_code
+
+    assert post(token, "cross-site") == 403
+    assert post("wrong" * 8, "same-origin") == 403
+    assert not assigned.documents.exists()
+    assert post(token, "same-origin") == 302
+    assert assigned.documents.count() == 1
+
+
 # --- tasks ---------------------------------------------------------------------------------------
 
 
