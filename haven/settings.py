@@ -105,6 +105,7 @@ INSTALLED_APPS = [
     "haven.intake",
     "haven.cases",
     "haven.housing",
+    "haven.pathways",
 ]
 
 MIDDLEWARE = [

@@ -30,6 +30,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     Role.COORDINATOR: frozenset(
         {
             Perm.ACCOUNT_MANAGE,
+            Perm.APPLICATION_CREATE,
+            Perm.APPLICATION_READ,
+            Perm.APPLICATION_TRANSITION,
+            Perm.APPLICATION_UPDATE,
             Perm.AUDIT_READ,
             Perm.AUDIT_VERIFY,
             Perm.CASE_ASSIGN,
@@ -40,12 +44,18 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.CASE_UPDATE,
             Perm.DOCUMENT_READ,
             Perm.DOCUMENT_UPLOAD,
+            Perm.DOSSIER_APPROVE,
+            Perm.DOSSIER_EXPORT,
+            Perm.DOSSIER_REQUEST,
             Perm.KEYS_ROTATE,
             Perm.KEYS_SEAL,
             Perm.KEYS_UNSEAL,
             Perm.NOTE_CREATE,
             Perm.NOTE_READ,
             Perm.NOTE_REDACT,
+            Perm.OUTCOMES_READ,
+            Perm.PATHWAY_READ,
+            Perm.PATHWAY_UPDATE,
             Perm.PERSON_CREATE,
             Perm.PERSON_ERASE,
             Perm.PERSON_READ,
@@ -63,6 +73,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.TASK_READ,
             Perm.TASK_UPDATE,
             Perm.TOKEN_MANAGE,
+            Perm.TRAVEL_MANAGE,
+            Perm.TRAVEL_READ,
             Perm.VERIFICATION_APPROVE,
             Perm.VERIFICATION_REQUEST,
             Perm.VERIFICATION_SUBMIT,
@@ -70,13 +82,19 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     ),
     Role.CASEWORKER: frozenset(
         {
+            Perm.APPLICATION_CREATE,
+            Perm.APPLICATION_READ,
+            Perm.APPLICATION_TRANSITION,
+            Perm.APPLICATION_UPDATE,
             Perm.CASE_READ,
             Perm.CASE_TRANSITION,
             Perm.CASE_UPDATE,
             Perm.DOCUMENT_READ,
             Perm.DOCUMENT_UPLOAD,
+            Perm.DOSSIER_REQUEST,
             Perm.NOTE_CREATE,
             Perm.NOTE_READ,
+            Perm.PATHWAY_READ,
             Perm.PERSON_CREATE,
             Perm.PERSON_READ,
             Perm.PERSON_REVEAL,
@@ -86,6 +104,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.TASK_CREATE,
             Perm.TASK_READ,
             Perm.TASK_UPDATE,
+            Perm.TRAVEL_MANAGE,
+            Perm.TRAVEL_READ,
             Perm.VERIFICATION_REQUEST,
         }
     ),
@@ -96,6 +116,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.CASE_TRANSITION,
             Perm.NOTE_CREATE,
             Perm.NOTE_READ,
+            Perm.PATHWAY_READ,
             Perm.PERSON_CREATE,
             Perm.PERSON_READ,
             Perm.REQUEST_READ,
@@ -112,6 +133,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.DOCUMENT_READ,
             Perm.NOTE_CREATE,
             Perm.NOTE_READ,
+            Perm.PATHWAY_READ,
             Perm.PERSON_READ,
             Perm.PERSON_REVEAL,
             Perm.TASK_READ,
@@ -119,8 +141,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.VERIFICATION_SUBMIT,
         }
     ),
-    Role.LIAISON: frozenset({Perm.CASE_READ}),
-    Role.AUDITOR: frozenset({Perm.AUDIT_READ, Perm.AUDIT_VERIFY}),
+    Role.LIAISON: frozenset({Perm.CASE_READ, Perm.PATHWAY_READ}),
+    Role.AUDITOR: frozenset({Perm.AUDIT_READ, Perm.AUDIT_VERIFY, Perm.OUTCOMES_READ,
+                             Perm.PATHWAY_READ}),
 }
 
 
@@ -246,7 +269,18 @@ def _case_rule(user: Any, perm: Perm, case: Any) -> bool:
     return True
 
 
-_OBJECT_RULES: dict[str, Any] = {"cases.Case": _case_rule}
+def _case_record_rule(user: Any, perm: Perm, obj: Any) -> bool:
+    """A record hanging off a case (an application, a travel, a dossier export) is reachable
+    exactly when its case is."""
+    return _case_rule(user, perm, obj.case)
+
+
+_OBJECT_RULES: dict[str, Any] = {
+    "cases.Case": _case_rule,
+    "pathways.Application": _case_record_rule,
+    "pathways.DossierExport": _case_record_rule,
+    "pathways.Travel": _case_record_rule,
+}
 
 
 def cases_visible_to(user: Any, qs: QuerySet[Any]) -> QuerySet[Any]:
@@ -274,6 +308,34 @@ def cases_visible_to(user: Any, qs: QuerySet[Any]) -> QuerySet[Any]:
         return qs.filter(Exists(Referral.objects.filter(case=OuterRef("pk"), liaison=user,
                                                         active=True)))
     return qs.none()
+
+
+def case_records_visible_to(user: Any, perm: Perm, qs: QuerySet[Any]) -> QuerySet[Any]:
+    """Records with a ``case`` (applications, travels, dossier exports) that ``user`` may
+    see: the role must grant ``perm`` and the case must be visible (``cases_visible_to``).
+    A supervisor's filter is the organization alone, so no case subquery is paid for."""
+    from haven.cases.models import Case
+
+    if perm not in role_perms(user) or Perm.CASE_READ not in role_perms(user):
+        return qs.none()
+    qs = qs.filter(organization_id=user.organization_id)
+    if Perm.CASE_SUPERVISE in role_perms(user):
+        return qs
+    return qs.filter(case__in=cases_visible_to(user, Case.objects.all()).values("pk"))
+
+
+def may_see_route(user: Any, travel: Any) -> bool:
+    """A journey's route and transit points are as dangerous as an address while the
+    household is on the way: until arrival only coordinators and the case's assigned
+    caseworker see them; after it, whoever may read the travel."""
+    if not has_perm(user, Perm.TRAVEL_READ, travel):
+        return False
+    from haven.pathways.models import TravelStatus
+
+    if travel.status == TravelStatus.ARRIVED:
+        return True
+    return (Perm.CASE_SUPERVISE in role_perms(user)
+            or bool(travel.case.assigned_to_id == user.pk))
 
 
 def may_transition_case(user: Any, case: Any, to: str) -> bool:

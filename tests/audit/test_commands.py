@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -69,19 +70,21 @@ def test_haven_audit_verify_exits_non_zero_in_a_real_process(tmp_path: Path) -> 
                               timeout=120, check=False)
 
     assert haven("migrate", "--verbosity", "0").returncode == 0
+    # migrate itself records events (the pathways reference data load): count from there
+    before = int(re.search(r"OK: (\d+) events", haven("audit", "verify").stdout).group(1))
     seed = haven("shell", "-c", "from haven.audit.services import record\n"
                  "for i in range(3): record(actor=None, action='cli.test', object_id=str(i))")
     assert seed.returncode == 0, seed.stderr
     good = haven("audit", "verify")
     assert good.returncode == 0, good.stderr
-    assert "audit chain OK: 3 events" in good.stdout
+    assert f"audit chain OK: {before + 3} events" in good.stdout
 
     import sqlite3
 
     db = sqlite3.connect(tmp_path / "haven.sqlite3")
     with db:
-        db.execute("UPDATE audit_auditevent SET object_id = 'forged' WHERE seq = 2")
+        db.execute("UPDATE audit_auditevent SET object_id = 'forged' WHERE seq = ?", (before + 2,))
     db.close()
     bad = haven("audit", "verify")
     assert bad.returncode == 1
-    assert "BROKEN at event #2" in bad.stderr
+    assert f"BROKEN at event #{before + 2}" in bad.stderr

@@ -250,6 +250,8 @@ from django.core.management import call_command
 from django.db import connections, transaction
 call_command("migrate", verbosity=0)
 from haven.audit import services
+from haven.audit.models import AuditEvent
+before = AuditEvent.objects.count()  # migrate records some (the pathways reference data load)
 errors = []
 def append(worker):
     try:
@@ -264,7 +266,8 @@ threads = [threading.Thread(target=append, args=(w,)) for w in range(THREADS)]
 for t in threads: t.start()
 for t in threads: t.join()
 r = services.verify()
-print(json.dumps({"errors": errors, "ok": r.ok, "checked": r.checked, "reason": r.reason}))
+print(json.dumps({"errors": errors, "ok": r.ok, "checked": r.checked - before,
+                  "reason": r.reason}))
 """
 
 

@@ -64,6 +64,7 @@ class Command(BaseCommand):
                     self._ensure_user(org, role)
         except HavenError as exc:
             raise CommandError(f"{exc.message} {exc.fields or ''}".strip(), returncode=2) from exc
+        _load_reference_data()
         if not options["quiet"]:
             self._print_logins()
         if not options["no_keys"]:
@@ -166,3 +167,14 @@ class Command(BaseCommand):
             "",
         ]
         self.stdout.write("\n".join(lines))
+
+
+def _load_reference_data() -> None:
+    """Destinations and pathways (haven/pathways/data/pathways.yaml), brought up to date;
+    pathways a coordinator edited in the app are kept (see docs/pathways.md)."""
+    from haven.pathways import loader
+
+    try:
+        loader.load_reference_data(actor=None)
+    except HavenError as exc:
+        raise CommandError(exc.message, returncode=2) from exc
