@@ -12,6 +12,7 @@ urlpatterns = [
     path("inbox/", include("haven.intake.urls")),
     path("cases/", include("haven.cases.urls")),
     path("shelters/", include("haven.housing.urls")),
+    path("pathways/", include("haven.pathways.urls")),
     path("intake/", include("haven.intake.public_urls")),
     path("i18n/setlang/", public(set_language), name="set_language"),
     path("api/v1/", api.urls),

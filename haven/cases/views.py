@@ -20,6 +20,7 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -84,9 +85,17 @@ def _to_case(pk: UUID, anchor: str = "") -> HttpResponseRedirect:
 @requires(Perm.CASE_READ)
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
+    from haven.pathways.selectors import application_dates_due, dossier_exports
+
+    may_dossiers = policy.has_perm(request.user, Perm.DOSSIER_APPROVE)
     return render(request, "cases/dashboard.html", {
         "board": selectors.dashboard(actor=request.user),
-        "may_tasks": policy.has_perm(request.user, Perm.TASK_READ)})
+        "may_tasks": policy.has_perm(request.user, Perm.TASK_READ),
+        "may_applications": policy.has_perm(request.user, Perm.APPLICATION_READ),
+        "application_dates": application_dates_due(actor=request.user),
+        "dossier_requests": list(dossier_exports(actor=request.user)[:10]) if may_dossiers
+        else [],
+        "today": timezone.localdate()})
 
 
 @requires(Perm.CASE_READ)

@@ -17,6 +17,8 @@ NAV: list[tuple[str, Any, Perm | None]] = [
     ("inbox:list", _("Inbox"), Perm.REQUEST_READ),
     ("cases:list", _("Cases"), Perm.CASE_READ),
     ("shelters:board", _("Shelters"), Perm.SHELTER_READ),
+    ("pathways:list", _("Pathways"), Perm.PATHWAY_READ),
+    ("pathways:outcomes", _("Outcomes"), Perm.OUTCOMES_READ),
     ("people:list", _("People"), Perm.PERSON_READ),
     ("audit:list", _("Audit log"), Perm.AUDIT_READ),
     ("accounts:user_list", _("Users"), Perm.ACCOUNT_MANAGE),
@@ -40,4 +42,8 @@ def haven(request: HttpRequest) -> dict[str, Any]:
                 continue
             nav.append({"url": url, "label": label,
                         "active": request.path == url or (url != "/" and request.path.startswith(url))})
+    # One entry is active: the longest match (/pathways/outcomes/ is Outcomes, not Pathways).
+    matches = [item for item in nav if item["active"]]
+    for item in matches:
+        item["active"] = item is max(matches, key=lambda m: len(m["url"]))
     return {"nav": nav, "staff_verified": verified}
