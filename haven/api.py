@@ -22,6 +22,13 @@ from haven.core import faults
 from haven.core.errors import HavenError
 from haven.housing.api import router as shelters_router
 from haven.intake.api import router as intake_router
+from haven.pathways.api import (
+    applications_router,
+    dossiers_router,
+    outcomes_router,
+    pathways_router,
+    travel_router,
+)
 from haven.people.api import router as people_router
 
 
@@ -145,3 +152,8 @@ api.add_router("/people", people_router)
 api.add_router("/cases", cases_router)
 api.add_router("/tasks", tasks_router)
 api.add_router("/shelters", shelters_router)
+api.add_router("/pathways", pathways_router)
+api.add_router("/applications", applications_router)
+api.add_router("/dossiers", dossiers_router)
+api.add_router("/travel", travel_router)
+api.add_router("/outcomes", outcomes_router)

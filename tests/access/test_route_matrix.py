@@ -28,6 +28,8 @@ from haven.accounts import services
 from haven.accounts.models import ApiToken, User
 from haven.audit.models import AuditEvent
 from haven.urls import urlpatterns as haven_urlpatterns
+from tests.access.matrix_pathways_api import PATHWAYS_API
+from tests.access.matrix_pathways_pages import PATHWAYS_PAGES
 from tests.access.routes import Route, all_routes, api_body, api_routes, page_routes
 
 PUBLIC = Access("public")
@@ -158,6 +160,8 @@ EXPECTED: dict[str, Access] = {
     "POST /api/v1/requests/<request_id>/convert": perm(Perm.REQUEST_TRIAGE),
     "POST /api/v1/requests/<request_id>/reply": perm(Perm.REQUEST_REPLY),
     "POST /api/v1/requests/<request_id>/transition": perm(Perm.REQUEST_TRIAGE),
+    **PATHWAYS_PAGES,
+    **PATHWAYS_API,
 }
 
 # Pages whose very purpose is to end the session: landing on the login page is success there.
