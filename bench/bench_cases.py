@@ -10,7 +10,9 @@ the keyring in-process, seeds ``--people`` with `haven seed`, logs staff in thro
 login and second-factor pages, then times requests through Django's full handler and
 middleware stack (``django.test.Client``: no network, so this is server time): a plain
 "hello" view as the yardstick, the dashboard, the case list, a name search (Cyrillic and
-Latin) and case pages. Medians and 95th percentiles go to bench/results/cases.json.
+Latin), case pages, and the pathways pages over the applications, travel and arrivals the
+seed gives its cases: the outcomes board (all destinations, and one), "Where to apply" for a
+case and an application page. Medians and 95th percentiles go to bench/results/cases.json.
 Not a test: numbers depend on the machine (this one is shared with other work).
 
 ``--keep DIR`` is for iterating (with the first of ``--backends``): the first run seeds
@@ -66,7 +68,7 @@ def child(backend: str, people: int, requests: int, keep: str = "", only: str = 
         shutil.rmtree(data, ignore_errors=True)
 
 
-def _child(backend: str, people: int, requests: int, data: Path, only: str = ""  # noqa: PLR0915 - one linear script
+def _child(backend: str, people: int, requests: int, data: Path, only: str = ""  # noqa: PLR0912, PLR0915 - one linear script
            ) -> dict[str, Any]:
     os.environ["HAVEN_DATA_DIR"] = str(data)
     os.environ.setdefault("HAVEN_SECRET_KEY", "bench-secret-key-0123456789abcdefghijklmnop")
@@ -95,6 +97,7 @@ def _child(backend: str, people: int, requests: int, data: Path, only: str = "" 
     from haven.accounts.models import Organization, User
     from haven.cases.models import Case, Status
     from haven.keyring import client, services
+    from haven.pathways.models import Application
     from haven.people.models import Person
 
     @public
@@ -135,15 +138,18 @@ def _child(backend: str, people: int, requests: int, data: Path, only: str = "" 
             out["seed_s"] = round(time.monotonic() - t0, 1)
             state_file.write_text(json.dumps({"shares": shares, "people": people}))
             if backend == "postgres":
-                # A production server's autovacuum analyses new rows within a minute; the
-                # shared test server runs without it, and a planner without statistics
-                # guesses that an organization holds four cases.
+                # A production server's autovacuum analyses new rows within a minute, and
+                # vacuums tables that only grew (which marks their pages all-visible, so
+                # the covering indexes are read without visiting the table); the shared
+                # test server runs without it, and a planner without statistics guesses
+                # that an organization holds four cases.
                 with connection.cursor() as cursor:
-                    cursor.execute("ANALYZE")
+                    cursor.execute("VACUUM ANALYZE")
         users = {role: User.objects.get(username=f"{role}0")
                  for role in (Role.COORDINATOR, Role.CASEWORKER, Role.OPERATOR)}
         out["people"] = Person.objects.count()
         out["cases"] = Case.objects.count()
+        out["applications"] = Application.objects.count()
 
         def login(user: Any) -> Client:
             c = Client()
@@ -199,6 +205,25 @@ def _child(backend: str, people: int, requests: int, data: Path, only: str = "" 
             if only and not any(word in label for word in only.split(",")):
                 continue
             out["endpoints"][label] = measure(c, make_url)
+            print(f"  {backend:8} {label:45} {out['endpoints'][label]}", file=sys.stderr)
+
+        # The pathways pages, over the applications the seed made.
+        busiest = Case.objects.filter(pk__in=worker_cases).order_by("-applications__created_at")
+        ranked_case = busiest.first() or Case.objects.get(pk=worker_cases[0])
+        application = Application.objects.filter(case__in=worker_cases).order_by("pk").first()
+        pathway_pages = {
+            "outcomes board, coordinator": (coord, "/pathways/outcomes/"),
+            "outcomes board, coordinator, one country": (coord, "/pathways/outcomes/?country=DE"),
+            "where to apply, caseworker": (worker, f"/pathways/cases/{ranked_case.pk}/"),
+        }
+        if application is not None:
+            pathway_pages["application page, caseworker"] = (
+                worker, f"/pathways/applications/{application.pk}/")
+        for label, (c, url) in pathway_pages.items():
+            if only and not any(word in label for word in only.split(",")):
+                continue
+            assert c.get(url).status_code == 200, (label, url)
+            out["endpoints"][label] = measure(c, lambda url=url: url)
             print(f"  {backend:8} {label:45} {out['endpoints'][label]}", file=sys.stderr)
     return out
 

@@ -7,10 +7,13 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 
+from haven.access.roles import Role
+from haven.accounts.models import User
 from haven.cases import selectors
-from haven.cases.models import Case, Status
+from haven.cases.management.commands import seed
+from haven.cases.models import Case, Member, Status
 from haven.housing.models import Placement, Shelter
-from haven.people.models import Person
+from haven.people.models import Person, PersonIndex
 
 
 class Undo(Exception):
@@ -63,3 +66,58 @@ def test_seeded_people_are_searchable_in_both_scripts(unsealed: list[str], coord
 def test_seed_refuses_without_staff(unsealed: list[str], org: Any) -> None:
     with pytest.raises(CommandError):
         call_command("seed", "--people", "5", "--org", "test-org")
+
+
+def _staff(org: Any) -> dict[Role, list[User]]:
+    return {role: list(User.objects.filter(organization=org, role=role, is_active=True))
+            for role in Role}
+
+
+def test_seed_in_parts_makes_the_same_people_as_in_one(
+        unsealed: list[str], coordinator: Any, caseworker: Any, operator: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `haven seed --jobs 3` does (three processes, each every third batch, shelters
+    read back from the database) gives the very rows one process gives."""
+    monkeypatch.setattr(seed, "BATCH", 40)  # 130 people: four batches
+    org, staff = coordinator.organization, _staff(coordinator.organization)
+    snapshots = []
+    undo = transaction.savepoint()
+    made = seed.Seeder(org, staff, 9).run(130)
+    assert made["people"] == 130
+    snapshots.append((_snapshot(), _placements()))
+    transaction.savepoint_rollback(undo)
+    assert not Person.objects.exists()
+
+    seed.Seeder(org, staff, 9)._shelters(2)  # what `run` does before starting the processes
+    counts = [seed.Seeder(org, staff, 9).part(130, i, 3) for i in range(3)]
+    assert sum(c["people"] for c in counts) == 130
+    assert sum(c["cases"] for c in counts) == made["cases"]
+    snapshots.append((_snapshot(), _placements()))
+    for shelter in Shelter.objects.all():
+        assert Placement.objects.filter(shelter=shelter).count() <= shelter.capacity
+    assert snapshots[0] == snapshots[1]
+
+
+def _placements() -> list[tuple[str, str]]:
+    return sorted((str(p.shelter_id), str(p.person_id)) for p in Placement.objects.all())
+
+
+def test_seeded_names_are_found_through_the_blind_index(unsealed: list[str], coordinator: Any,
+                                                         caseworker: Any) -> None:
+    """Every seeded person's full name, in either script, finds their case: the index rows
+    are real digests, not copies of the names."""
+    call_command("seed", "--people", "30", "--seed", "4", "--org", "test-org")
+    digests = set(PersonIndex.objects.values_list("digest", flat=True))
+    for person in Person.objects.all()[:10]:
+        assert person.legal_name.encode() not in digests
+        case_ids = set(Member.objects.filter(person=person).values_list("case_id", flat=True))
+        for name in (person.legal_name, person.other_names):
+            found = {c.pk for c in selectors.case_list(actor=coordinator, q=name)}
+            assert case_ids <= found
+
+
+def test_seed_refuses_a_bad_number_of_jobs(unsealed: list[str], coordinator: Any,
+                                           caseworker: Any) -> None:
+    with pytest.raises(CommandError, match="--jobs"):
+        call_command("seed", "--people", "5", "--org", "test-org", "--jobs", "0")
+    assert not Person.objects.exists()

@@ -5,15 +5,24 @@ households of one to five, cases spread over every status and priority, risk ass
 notes, tasks, shelters and placements. The same ``--seed`` gives the same people, cases and
 text (ids included); only timestamps and key material differ between runs.
 
-It is built for volume: rows go in with ``bulk_create`` in batches, the data keys of a batch
-are made in one agent call, and the blind indexes of a batch are computed in one call. The
-server must be unsealed (the fields are encrypted like any other).
+It is built for volume: rows go in with ``bulk_create`` in batches of a thousand people, one
+transaction each; the data keys of a batch are made in one agent call, and the blind indexes of
+a batch are computed in one call. ``--jobs N`` seeds the batches in N processes at once (a
+million people take minutes instead of an hour): each batch draws from a random source of its
+own (``SEED/BATCH``) and places people only in its own share of the shelters, so the result is
+the same whatever N is. ``--resume`` finishes an interrupted run of the same ``--people`` and
+``--seed``: batches already in place (each is one transaction) are skipped. The server must
+be unsealed (the fields are encrypted like any other,
+through the real encrypted field types and blind indexes).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
+import subprocess
+import sys
 import time
 import uuid
 from datetime import timedelta
@@ -123,6 +132,12 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
         parser.add_argument("--org", default="", help="organization slug (default: the demo "
                             "organization, else the only one)")
+        parser.add_argument("--jobs", type=int, default=1,
+                            help="processes seeding at once (default 1; the result is the same)")
+        parser.add_argument("--resume", action="store_true",
+                            help="finish an interrupted run of the same --people and --seed")
+        # One process of a --jobs run: which share of the batches ("INDEX/PARTS").
+        parser.add_argument("--part", default="", help=argparse.SUPPRESS)
 
     def handle(self, *args: Any, **options: Any) -> None:
         people = int(options["people"])
@@ -134,9 +149,22 @@ class Command(BaseCommand):
         if not staff[Role.COORDINATOR] or not staff[Role.CASEWORKER]:
             raise CommandError("The organization needs at least one coordinator and one "
                                "caseworker (try `haven demo`).", returncode=2)
+        if not 1 <= int(options["jobs"]) <= 16:
+            raise CommandError("--jobs must be between 1 and 16.", returncode=2)
+        if options["part"]:
+            index, _, parts = str(options["part"]).partition("/")
+            made = Seeder(org, staff, options["seed"], resume=options["resume"]).part(
+                people, int(index), int(parts))
+            self.stdout.write(json.dumps(made))
+            return
         started = time.monotonic()
         try:
-            counts = Seeder(org, staff, random.Random(options["seed"])).run(people)  # noqa: S311 - invented data, not secrets
+            from haven.pathways import loader, seeding  # reference data, applications
+
+            loader.load_reference_data(actor=None)
+            counts = Seeder(org, staff, options["seed"], resume=options["resume"]).run(
+                people, jobs=int(options["jobs"]))
+            counts |= seeding.seed_applications(org, staff, options["seed"])
         except HavenError as exc:
             raise CommandError(exc.message, returncode=2) from exc
         with transaction.atomic():
@@ -157,24 +185,76 @@ class Command(BaseCommand):
 
 
 class Seeder:
-    def __init__(self, org: Organization, staff: dict[Role, list[User]], rng: random.Random
-                 ) -> None:
+    def __init__(self, org: Organization, staff: dict[Role, list[User]], seed: int, *,
+                 resume: bool = False) -> None:
         self.org = org
+        self.resume = resume
         self.staff = staff
-        self.rng = rng
+        self.seed = seed
+        self.rng = random.Random(seed)  # noqa: S311 - invented data, not secrets
         self.today = timezone.localdate()
-        self.shelters: list[Shelter] = []
+        self.shelters: list[Shelter] = []  # the active ones, in code-name order
+        self.open: list[Shelter] = []  # the current batch's share of them
         self.free: dict[Any, int] = {}
 
-    def run(self, people: int) -> dict[str, int]:
-        self._shelters(max(2, people // 150))
+    def run(self, people: int, *, jobs: int = 1) -> dict[str, int]:
+        n = max(2, people // 150)
+        if self.resume and Shelter.objects.filter(organization=self.org,
+                                                  code_name=f"Shelter {n:04d}").exists():
+            self._load_shelters(n)
+        else:
+            self._shelters(n)
+        made = self.part(people, 0, 1) if jobs <= 1 else self._in_processes(people, jobs)
+        return {**made, "shelters": len(self.shelters)}
+
+    def part(self, people: int, index: int, parts: int) -> dict[str, int]:
+        """Batches ``index``, ``index + parts``, … of ``people``: one process's share."""
+        if not self.shelters:
+            self._load_shelters(max(2, people // 150))
+        batches = -(-people // BATCH)
         made_people = cases = 0
-        while made_people < people:
+        for batch in range(index, batches, parts):
+            self.rng = random.Random(f"{self.seed}/{batch}")  # noqa: S311 - invented data
+            share = len(self.shelters)
+            self.open = self.shelters[batch * share // batches:(batch + 1) * share // batches]
+            self.free = {s.pk: s.capacity for s in self.open}
             with transaction.atomic():
-                p, c = self._batch(min(BATCH, people - made_people))
+                p, c = self._batch(min(BATCH, people - batch * BATCH))
             made_people += p
             cases += c
-        return {"people": made_people, "cases": cases, "shelters": len(self.shelters)}
+        return {"people": made_people, "cases": cases}
+
+    def _in_processes(self, people: int, jobs: int) -> dict[str, int]:
+        """``haven seed --part i/jobs`` in ``jobs`` processes; their counts added up."""
+        argv = [sys.executable, "-m", "haven", "seed", "--people", str(people),
+                "--seed", str(self.seed), "--org", self.org.slug,
+                *(["--resume"] if self.resume else [])]
+        running = [subprocess.Popen([*argv, "--part", f"{i}/{jobs}"],  # noqa: S603 - our own command
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                   for i in range(jobs)]
+        made = {"people": 0, "cases": 0}
+        failed = []
+        for process in running:
+            out, err = process.communicate()
+            if process.returncode != 0:
+                failed.append(err.strip()[-2000:])
+                continue
+            for key, value in json.loads(out.strip().splitlines()[-1]).items():
+                made[key] += int(value)
+        if failed:
+            raise CommandError("A seeding process failed; the batches it committed stay in "
+                               f"place:\n{failed[0]}", returncode=1)
+        return made
+
+    def _load_shelters(self, n: int) -> None:
+        """The shelters ``run`` made (a --part process did not make them)."""
+        codes = [f"Shelter {i + 1:04d}" for i in range(n)]
+        found = {s.code_name: s for s in Shelter.objects.filter(
+            organization=self.org, code_name__in=codes).only("id", "code_name", "capacity",
+                                                             "status")}
+        if len(found) != n:
+            raise CommandError("The shelters of this seed run are missing.", returncode=2)
+        self.shelters = [found[c] for c in codes if found[c].status == ShelterStatus.ACTIVE]
 
     def _shelters(self, n: int) -> None:
         rows = [Shelter(id=_uuid(self.rng), organization=self.org, code_name=f"Shelter {i + 1:04d}",
@@ -190,7 +270,6 @@ class Seeder:
         with transaction.atomic():
             Shelter.objects.bulk_create(rows)
         self.shelters = [s for s in rows if s.status == ShelterStatus.ACTIVE]
-        self.free = {s.pk: s.capacity for s in self.shelters}
 
     def _name(self) -> tuple[str, str]:
         first = self.rng.choice(MALE if self.rng.random() < 0.6 else FEMALE)
@@ -215,6 +294,8 @@ class Seeder:
             household.append((case, group))
             cases.append(case)
             persons += group
+        if self.resume and Case.objects.filter(pk=cases[0].pk).exists():
+            return 0, 0  # this batch committed before the run was interrupted
         owners = [p.keyring_owner() for p in persons] + [c.keyring_owner() for c in cases]
         dks = _data_keys(owners)
         index_words: dict[str, None] = {}
@@ -317,7 +398,7 @@ class Seeder:
         case.triage_score = triage_score(case.priority, case.risk_level, size)
 
     def _place(self, case: Case, group: list[Person]) -> list[Placement]:
-        open_shelters = [s for s in self.shelters if self.free[s.pk] >= len(group)]
+        open_shelters = [s for s in self.open if self.free[s.pk] >= len(group)]
         if not open_shelters:
             return []
         shelter = self.rng.choice(open_shelters)
