@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
@@ -35,7 +35,11 @@ class NoReferrerCsrfViewMiddleware(CsrfViewMiddleware):
 
 # ``django.views.decorators.csrf.csrf_protect`` runs Django's own middleware, which refuses the
 # ``Origin: null`` that every same-origin form sends under ``no-referrer``: use this one.
-csrf_protect: Callable[[View], View] = decorator_from_middleware(NoReferrerCsrfViewMiddleware)
+_csrf_protect = decorator_from_middleware(NoReferrerCsrfViewMiddleware)
+
+
+def csrf_protect(view: View) -> View:
+    return cast(View, _csrf_protect(view))
 
 
 def csrf_refusal(request: HttpRequest) -> HttpResponse | None:
