@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -656,10 +656,15 @@ def application_dates_due(*, actor: Any, days: int = DUE_DAYS, limit: int = DUE_
     if not policy.has_perm(actor, Perm.APPLICATION_READ):
         return []
     until = timezone.localdate() + timedelta(days=days)
+    # Walked from the open tasks in due order (the ``task_due`` index), each checked against
+    # the visible applications with a correlated EXISTS: the database stops after ``limit``
+    # rows instead of listing every application of the organization first.
+    visible = Application.objects.visible_to(actor).exclude(status__in=FINAL)
     rows = list(ApplicationDate.objects.filter(
-        application__in=Application.objects.visible_to(actor).exclude(status__in=FINAL),
-        task__status=TaskStatus.OPEN, on__lte=until,
+        Exists(visible.filter(pk=OuterRef("application_id"))),
+        task__status=TaskStatus.OPEN, task__due__lte=until,
     ).select_related("application", "application__case", "application__pathway")
-        .order_by("on", "created_at")[:limit])
+        .order_by("task__due")[:limit])
+    rows.sort(key=lambda d: (d.on, d.created_at))
     keys.prefetch(rows)
     return rows
