@@ -651,7 +651,8 @@ def application_dates_due(*, actor: Any, days: int = DUE_DAYS, limit: int = DUE_
     and due within ``days`` (overdue ones first): what the start page warns about.
 
     Read in date order and capped at ``limit``; only the labels shown are decrypted. A
-    caseworker sees the dates of their cases, a coordinator those of the organization.
+    caseworker sees the dates of their cases whose task is theirs, a coordinator those of
+    the organization.
     """
     if not policy.has_perm(actor, Perm.APPLICATION_READ):
         return []
@@ -659,12 +660,17 @@ def application_dates_due(*, actor: Any, days: int = DUE_DAYS, limit: int = DUE_
     # Walked from the open tasks in due order (the ``task_due`` index), each checked against
     # the visible applications with a correlated EXISTS: the database stops after ``limit``
     # rows instead of listing every application of the organization first.
+    # A caseworker's walk starts from their own tasks (the ``assignee, status, due`` index): a
+    # date's task is the case's caseworker's, and an organization holds far more open tasks
+    # than one caseworker's applications have dates.
     visible = Application.objects.visible_to(actor).exclude(status__in=FINAL)
-    rows = list(ApplicationDate.objects.filter(
+    qs = ApplicationDate.objects.filter(
         Exists(visible.filter(pk=OuterRef("application_id"))),
-        task__status=TaskStatus.OPEN, task__due__lte=until,
-    ).select_related("application", "application__case", "application__pathway")
-        .order_by("task__due")[:limit])
+        task__status=TaskStatus.OPEN, task__due__lte=until)
+    if not policy.has_perm(actor, Perm.CASE_SUPERVISE):
+        qs = qs.filter(task__assignee=actor)
+    rows = list(qs.select_related("application", "application__case", "application__pathway")
+                .order_by("task__due")[:limit])
     rows.sort(key=lambda d: (d.on, d.created_at))
     keys.prefetch(rows)
     return rows

@@ -318,3 +318,35 @@ def test_median_of_a_histogram_is_the_median_of_its_values(values: list[int]) ->
         assert result is None
     else:
         assert result == statistics.median(values)
+
+
+# --- the start page: interviews and deadlines coming ---------------------------------------------
+
+
+def test_start_page_dates_are_the_open_ones_due_soon_of_cases_the_actor_sees(
+        reference: dict[str, Pathway], household: Case, caseworker: Any, other_caseworker: Any,
+        coordinator: Any) -> None:
+    application = services.application_create(actor=caseworker, case=household,
+                                              pathway=reference["de-humanitarian"])
+    today = timezone.localdate()
+    overdue = services.application_date_set(actor=caseworker, application=application,
+                                            kind="deadline", on=today - timedelta(days=2),
+                                            label="Send the bank statement")
+    soon = services.application_date_set(actor=caseworker, application=application,
+                                         kind="interview", on=today + timedelta(days=5))
+    services.application_date_set(actor=caseworker, application=application,
+                                  kind="interview", on=today + timedelta(days=40))  # too far
+    done = services.application_date_set(actor=caseworker, application=application,
+                                         kind="deadline", on=today + timedelta(days=1))
+    assert done.task is not None
+    case_services.task_transition(actor=caseworker, task=done.task, to="done")
+
+    def due(actor: Any) -> list[Any]:
+        return [d.pk for d in selectors.application_dates_due(actor=actor)]
+
+    assert due(caseworker) == [overdue.pk, soon.pk]  # overdue first; done and far ones left out
+    assert selectors.application_dates_due(actor=caseworker)[0].label == "Send the bank statement"
+    assert due(coordinator) == [overdue.pk, soon.pk]
+    assert due(other_caseworker) == []  # not their case
+    assert [d.pk for d in selectors.application_dates_due(actor=caseworker, limit=1)] == [
+        overdue.pk]
