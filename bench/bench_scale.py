@@ -219,7 +219,8 @@ class Instance:
     def _seed(self, state: dict[str, Any], *, resume: bool) -> None:
         log(f"{self.backend} {self.people:,}: {'resuming the seed' if resume else 'seeding'}…")
         start = time.monotonic()
-        jobs = 1 if self.people <= 20_000 else SEED_JOBS
+        # SQLite takes one writer at a time: parallel seeders only wait for each other's locks.
+        jobs = 1 if self.people <= 20_000 or self.backend == "sqlite" else SEED_JOBS
         seeded = haven(["seed", "--people", str(self.people), "--seed", "1", "--org", "demo",
                         "--jobs", str(jobs), *(["--resume"] if resume else [])],
                        self.env, timeout=4 * 3600, nice=True)
