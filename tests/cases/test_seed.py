@@ -121,3 +121,14 @@ def test_seed_refuses_a_bad_number_of_jobs(unsealed: list[str], coordinator: Any
     with pytest.raises(CommandError, match="--jobs"):
         call_command("seed", "--people", "5", "--org", "test-org", "--jobs", "0")
     assert not Person.objects.exists()
+
+
+def test_seed_refuses_parallel_jobs_on_sqlite(unsealed: list[str], coordinator: Any,
+                                              caseworker: Any) -> None:
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite only: PostgreSQL seeds in parallel")
+    with pytest.raises(CommandError, match="--jobs needs PostgreSQL"):
+        call_command("seed", "--people", "5", "--org", "test-org", "--jobs", "2")
+    assert not Person.objects.exists()

@@ -29,7 +29,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from haven.access.roles import Role
@@ -151,6 +151,10 @@ class Command(BaseCommand):
                                "caseworker (try `haven demo`).", returncode=2)
         if not 1 <= int(options["jobs"]) <= 16:
             raise CommandError("--jobs must be between 1 and 16.", returncode=2)
+        if int(options["jobs"]) > 1 and connection.vendor == "sqlite":
+            raise CommandError("--jobs needs PostgreSQL: SQLite takes one writer at a time, so "
+                               "parallel seeders only wait for each other. Leave --jobs out.",
+                               returncode=2)
         if options["part"]:
             index, _, parts = str(options["part"]).partition("/")
             made = Seeder(org, staff, options["seed"], resume=options["resume"]).part(
