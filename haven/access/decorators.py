@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -20,6 +20,9 @@ from django.http import HttpRequest, HttpResponse
 from haven.access import policy
 from haven.access.permissions import Perm
 from haven.core.errors import Forbidden
+
+if TYPE_CHECKING:
+    from haven.accounts.models import User
 
 Kind = Literal["public", "enrolment", "staff", "perm"]
 View = Callable[..., HttpResponse]
@@ -114,3 +117,14 @@ def api_requires(perm: Perm) -> Callable[[T], T]:
         return _declare(cast("T", wrapper), Access("perm", perm))
 
     return decorate
+
+
+def api_actor(request: HttpRequest) -> User:
+    """The user an API operation acts as: the token's user, set by ``haven.api.TokenAuth``
+    before any operation runs (an operation without a valid token never gets here)."""
+    from haven.accounts.models import User
+
+    user = getattr(request, "auth", None)
+    if not isinstance(user, User):
+        raise Forbidden("This operation needs a valid API token.")
+    return user

@@ -6,7 +6,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from haven.access.decorators import api_requires, api_staff
+from haven.access.decorators import api_actor, api_requires, api_staff
 from haven.access.permissions import Perm
 from haven.accounts import selectors, services
 from haven.accounts.models import User
@@ -50,40 +50,35 @@ class ActiveIn(Schema):
     active: bool
 
 
-def _actor(request: HttpRequest) -> User:
-    user = request.auth  # type: ignore[attr-defined]  # set by TokenAuth
-    assert isinstance(user, User)  # noqa: S101 - the API's auth guarantees it
-    return user
-
 
 @router.get("/me", response=Me, summary="Who the token acts as")
 @api_staff
 def me(request: HttpRequest) -> User:
-    return _actor(request)
+    return api_actor(request)
 
 
 @router.get("/tokens", response=list[TokenOut], summary="My API tokens")
 @api_staff
 def tokens(request: HttpRequest) -> list[TokenOut]:
-    return list(selectors.token_list(user=_actor(request)))  # type: ignore[arg-type]
+    return list(selectors.token_list(user=api_actor(request)))  # type: ignore[arg-type]
 
 
 @router.post("/tokens/{token_id}/revoke", response=TokenOut, summary="Revoke a token")
 @api_staff
 def token_revoke(request: HttpRequest, token_id: UUID) -> object:
-    return services.token_revoke(actor=_actor(request), token_id=token_id)
+    return services.token_revoke(actor=api_actor(request), token_id=token_id)
 
 
 @router.get("/users", response=list[UserOut], summary="Accounts of my organization")
 @api_requires(Perm.ACCOUNT_MANAGE)
 def users(request: HttpRequest, q: str = "") -> object:
-    return list(selectors.user_page(request, actor=_actor(request), q=q[:64]))
+    return list(selectors.user_page(request, actor=api_actor(request), q=q[:64]))
 
 
 @router.post("/users", response={201: UserOut}, summary="Create a staff account")
 @api_requires(Perm.ACCOUNT_MANAGE)
 def user_create(request: HttpRequest, payload: UserIn) -> Status[User]:
-    actor = _actor(request)
+    actor = api_actor(request)
     user = services.user_create(actor=actor, organization=actor.organization,
                                 **payload.model_dump())
     return Status(201, user)
@@ -92,4 +87,4 @@ def user_create(request: HttpRequest, payload: UserIn) -> Status[User]:
 @router.post("/users/{user_id}/active", response=UserOut, summary="Disable or enable an account")
 @api_requires(Perm.ACCOUNT_MANAGE)
 def user_active(request: HttpRequest, user_id: UUID, payload: ActiveIn) -> object:
-    return services.user_set_active(actor=_actor(request), user_id=user_id, active=payload.active)
+    return services.user_set_active(actor=api_actor(request), user_id=user_id, active=payload.active)

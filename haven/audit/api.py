@@ -7,7 +7,7 @@ from ninja import Query, Router, Schema
 from ninja.pagination import PageNumberPagination, paginate
 from pydantic import Field
 
-from haven.access.decorators import api_requires
+from haven.access.decorators import api_actor, api_requires
 from haven.access.permissions import Perm
 from haven.audit import selectors, services
 
@@ -48,10 +48,10 @@ class VerifyOut(Schema):
 @api_requires(Perm.AUDIT_READ)
 @paginate(PageNumberPagination, page_size=50)
 def events(request: HttpRequest, filters: Query[EventFilter]) -> Any:
-    return selectors.event_list(user=request.auth, **filters.model_dump())  # type: ignore[attr-defined]
+    return selectors.event_list(user=api_actor(request), **filters.model_dump())
 
 
 @router.post("/verify", response=VerifyOut, summary="Recompute the hash chain")
 @api_requires(Perm.AUDIT_VERIFY)
 def verify(request: HttpRequest) -> Any:
-    return services.verify_as(actor=request.auth)  # type: ignore[attr-defined]
+    return services.verify_as(actor=api_actor(request))

@@ -13,7 +13,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from haven.access import policy
-from haven.access.decorators import api_requires
+from haven.access.decorators import api_actor, api_requires
 from haven.access.permissions import Perm
 from haven.accounts.models import User
 from haven.cases import selectors, services
@@ -44,14 +44,9 @@ router = Router(tags=["cases"])
 tasks_router = Router(tags=["tasks"])
 
 
-def _actor(request: HttpRequest) -> User:
-    user = request.auth  # type: ignore[attr-defined]  # set by TokenAuth
-    assert isinstance(user, User)  # noqa: S101 - the API's auth guarantees it
-    return user
-
 
 def _case(request: HttpRequest, case_id: UUID) -> Case:
-    return selectors.case_get(actor=_actor(request), pk=case_id)
+    return selectors.case_get(actor=api_actor(request), pk=case_id)
 
 
 def _user(actor: User, user_id: UUID | None, field: str) -> User | None:
@@ -294,7 +289,7 @@ def _task(task: Task) -> TaskOut:
 @api_requires(Perm.CASE_READ)
 def case_list(request: HttpRequest, filters: Query[CaseFilter]) -> list[Case]:
     f = filters
-    qs = selectors.case_list(actor=_actor(request), q=f.q, status=f.status,
+    qs = selectors.case_list(actor=api_actor(request), q=f.q, status=f.status,
                              priority=f.priority, risk=f.risk, assignee=f.assignee)
     return list(qs[f.offset: f.offset + f.limit])
 
@@ -302,7 +297,7 @@ def case_list(request: HttpRequest, filters: Query[CaseFilter]) -> list[Case]:
 @router.post("", response={201: CaseDetailOut}, summary="Open a case with its principal")
 @api_requires(Perm.CASE_CREATE)
 def case_open(request: HttpRequest, payload: CaseIn) -> Status[CaseDetailOut]:
-    actor = _actor(request)
+    actor = api_actor(request)
     case = services.case_open(actor=actor, **payload.model_dump())
     return Status(201, _detail(actor, case))
 
@@ -311,14 +306,14 @@ def case_open(request: HttpRequest, payload: CaseIn) -> Status[CaseDetailOut]:
             summary="One case with its household (person fields are never included)")
 @api_requires(Perm.CASE_READ)
 def case_get(request: HttpRequest, case_id: UUID) -> CaseDetailOut:
-    return _detail(_actor(request), _case(request, case_id))
+    return _detail(api_actor(request), _case(request, case_id))
 
 
 @router.patch("/{case_id}", response=CaseOut,
               summary="Change priority, type or summary (409 `stale` if edited meanwhile)")
 @api_requires(Perm.CASE_UPDATE)
 def case_update(request: HttpRequest, case_id: UUID, payload: CaseUpdateIn) -> Case:
-    return services.case_update(actor=_actor(request), case=_case(request, case_id),
+    return services.case_update(actor=api_actor(request), case=_case(request, case_id),
                                 **payload.dict(exclude_unset=True))
 
 
@@ -326,14 +321,14 @@ def case_update(request: HttpRequest, case_id: UUID, payload: CaseUpdateIn) -> C
              summary="Move a case along its lifecycle (409 with the reason if not allowed)")
 @api_requires(Perm.CASE_TRANSITION)
 def case_transition(request: HttpRequest, case_id: UUID, payload: TransitionIn) -> Case:
-    return services.case_transition(actor=_actor(request), case=_case(request, case_id),
+    return services.case_transition(actor=api_actor(request), case=_case(request, case_id),
                                     to=payload.to, closure_reason=payload.closure_reason or "")
 
 
 @router.post("/{case_id}/assign", response=CaseOut, summary="Assign or reassign the caseworker")
 @api_requires(Perm.CASE_ASSIGN)
 def case_assign(request: HttpRequest, case_id: UUID, payload: AssignIn) -> Case:
-    actor = _actor(request)
+    actor = api_actor(request)
     case = _case(request, case_id)
     return services.case_assign(actor=actor, case=case,
                                 assignee=_user(actor, payload.assignee_id, "assignee_id"))
@@ -342,7 +337,7 @@ def case_assign(request: HttpRequest, case_id: UUID, payload: AssignIn) -> Case:
 @router.post("/{case_id}/members", response={201: MemberOut}, summary="Add a household member")
 @api_requires(Perm.CASE_UPDATE)
 def member_add(request: HttpRequest, case_id: UUID, payload: MemberIn) -> Status[MemberOut]:
-    member = services.member_add(actor=_actor(request), case=_case(request, case_id),
+    member = services.member_add(actor=api_actor(request), case=_case(request, case_id),
                                  **payload.model_dump())
     return Status(201, MemberOut(id=member.pk, person_id=member.person_id,
                                  relationship=Relationship(member.relationship),
@@ -358,7 +353,7 @@ def person_reveal(request: HttpRequest, case_id: UUID, person_id: UUID, payload:
                   ) -> RevealOut:
     case = _case(request, case_id)
     member = selectors.member_get(case=case, person_id=person_id)
-    value = services.person_reveal(actor=_actor(request), case=case, person=member.person,
+    value = services.person_reveal(actor=api_actor(request), case=case, person=member.person,
                                    field=payload.field)
     return RevealOut(field=payload.field, value=value)
 
@@ -368,7 +363,7 @@ def person_reveal(request: HttpRequest, case_id: UUID, person_id: UUID, payload:
 @api_requires(Perm.VERIFICATION_REQUEST)
 def verification_request(request: HttpRequest, case_id: UUID, payload: VerificationRequestIn
                          ) -> Status[VerificationOut]:
-    actor = _actor(request)
+    actor = api_actor(request)
     verification = services.verification_request(
         actor=actor, case=_case(request, case_id),
         verifier=_user(actor, payload.verifier_id, "verifier_id"))
@@ -382,7 +377,7 @@ def verification_submit(request: HttpRequest, case_id: UUID, verification_id: UU
                         payload: VerificationSubmitIn) -> Any:
     case = _case(request, case_id)
     verification = selectors.verification_get(case=case, verification_id=verification_id)
-    return services.verification_submit(actor=_actor(request), verification=verification,
+    return services.verification_submit(actor=api_actor(request), verification=verification,
                                         outcome=payload.outcome,
                                         methods=[str(m) for m in payload.methods],
                                         narrative=payload.narrative,
@@ -396,7 +391,7 @@ def verification_approve(request: HttpRequest, case_id: UUID, verification_id: U
                          payload: ApproveIn) -> Any:
     case = _case(request, case_id)
     verification = selectors.verification_get(case=case, verification_id=verification_id)
-    return services.verification_approve(actor=_actor(request), verification=verification,
+    return services.verification_approve(actor=api_actor(request), verification=verification,
                                          approve=payload.approve)
 
 
@@ -404,7 +399,7 @@ def verification_approve(request: HttpRequest, case_id: UUID, verification_id: U
 @api_requires(Perm.RISK_ASSESS)
 def risk_assess(request: HttpRequest, case_id: UUID, payload: RiskIn) -> Status[Case]:
     case = _case(request, case_id)
-    services.risk_assess(actor=_actor(request), case=case, **payload.model_dump())
+    services.risk_assess(actor=api_actor(request), case=case, **payload.model_dump())
     case.refresh_from_db()
     return Status(201, case)
 
@@ -413,14 +408,14 @@ def risk_assess(request: HttpRequest, case_id: UUID, payload: RiskIn) -> Status[
             summary="The notes the token's user may read on this case (reading is recorded)")
 @api_requires(Perm.NOTE_READ)
 def note_list(request: HttpRequest, case_id: UUID) -> list[NoteOut]:
-    view = selectors.case_view(actor=_actor(request), case=_case(request, case_id))
+    view = selectors.case_view(actor=api_actor(request), case=_case(request, case_id))
     return [_note(n) for n in view.notes]
 
 
 @router.post("/{case_id}/notes", response={201: NoteOut}, summary="Append a note")
 @api_requires(Perm.NOTE_CREATE)
 def note_add(request: HttpRequest, case_id: UUID, payload: NoteIn) -> Status[NoteOut]:
-    note = services.note_add(actor=_actor(request), case=_case(request, case_id),
+    note = services.note_add(actor=api_actor(request), case=_case(request, case_id),
                              body=payload.body, visibility=payload.visibility)
     return Status(201, _note(note))
 
@@ -429,7 +424,7 @@ def note_add(request: HttpRequest, case_id: UUID, payload: NoteIn) -> Status[Not
              summary="Redact a note for good (recorded)")
 @api_requires(Perm.NOTE_REDACT)
 def note_redact(request: HttpRequest, case_id: UUID, note_id: UUID) -> NoteOut:
-    actor = _actor(request)
+    actor = api_actor(request)
     case = _case(request, case_id)
     note = selectors.note_get(actor=actor, case=case, note_id=note_id)
     return _note(services.note_redact(actor=actor, note=note))
@@ -440,7 +435,7 @@ def note_redact(request: HttpRequest, case_id: UUID, note_id: UUID) -> NoteOut:
 @api_requires(Perm.PLACEMENT_MANAGE)
 def placement_add(request: HttpRequest, case_id: UUID, payload: PlacementIn
                   ) -> Status[PlacementOut]:
-    actor = _actor(request)
+    actor = api_actor(request)
     case = _case(request, case_id)
     member = selectors.member_get(case=case, person_id=payload.person_id)
     shelter = housing_selectors.shelter_get(actor=actor, pk=payload.shelter_id)
@@ -454,7 +449,7 @@ def placement_add(request: HttpRequest, case_id: UUID, payload: PlacementIn
 @api_requires(Perm.PLACEMENT_MANAGE)
 def placement_transition(request: HttpRequest, case_id: UUID, placement_id: UUID,
                          payload: PlacementTransitionIn) -> Any:
-    actor = _actor(request)
+    actor = api_actor(request)
     placement = housing_selectors.placement_get(actor=actor, case=_case(request, case_id),
                                                 placement_id=placement_id)
     return housing_services.placement_transition(actor=actor, placement=placement,
@@ -470,7 +465,7 @@ def placement_transition(request: HttpRequest, case_id: UUID, placement_id: UUID
 @api_requires(Perm.TASK_READ)
 def task_list(request: HttpRequest, filters: Query[TaskFilter]) -> list[TaskOut]:
     f = filters
-    tasks = list(selectors.task_list(actor=_actor(request), mine=f.mine,
+    tasks = list(selectors.task_list(actor=api_actor(request), mine=f.mine,
                                      status=TaskStatus.OPEN if f.open_only else "")
                  [f.offset: f.offset + f.limit])
     keys.prefetch(tasks)
@@ -480,7 +475,7 @@ def task_list(request: HttpRequest, filters: Query[TaskFilter]) -> list[TaskOut]
 @tasks_router.post("", response={201: TaskOut}, summary="Add a task to a case")
 @api_requires(Perm.TASK_CREATE)
 def task_create(request: HttpRequest, payload: TaskIn) -> Status[TaskOut]:
-    actor = _actor(request)
+    actor = api_actor(request)
     case = selectors.case_get(actor=actor, pk=payload.case_id)
     task = services.task_create(actor=actor, case=case, title=payload.title,
                                 assignee=_user(actor, payload.assignee_id, "assignee_id"),
@@ -492,7 +487,7 @@ def task_create(request: HttpRequest, payload: TaskIn) -> Status[TaskOut]:
                    summary="Mark a task done or cancelled, or reopen it")
 @api_requires(Perm.TASK_UPDATE)
 def task_transition(request: HttpRequest, task_id: UUID, payload: TaskTransitionIn) -> TaskOut:
-    actor = _actor(request)
+    actor = api_actor(request)
     task = selectors.task_get(actor=actor, task_id=task_id)
     return _task(services.task_transition(actor=actor, task=task, to=payload.to))
 
@@ -502,7 +497,7 @@ def task_transition(request: HttpRequest, task_id: UUID, payload: TaskTransition
                     summary="Edit or reassign an open task: only the fields sent change")
 @api_requires(Perm.TASK_UPDATE)
 def task_update(request: HttpRequest, task_id: UUID, payload: TaskPatchIn) -> TaskOut:
-    actor = _actor(request)
+    actor = api_actor(request)
     task = selectors.task_get(actor=actor, task_id=task_id)
     sent = payload.model_dump(exclude_unset=True)
     changes: dict[str, Any] = {k: sent[k] for k in ("title", "due", "priority") if k in sent}

@@ -7,19 +7,13 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from haven.access.decorators import api_requires
+from haven.access.decorators import api_actor, api_requires
 from haven.access.permissions import Perm
-from haven.accounts.models import User
 from haven.housing import selectors, services
 from haven.housing.models import Shelter, ShelterStatus
 
 router = Router(tags=["shelters"])
 
-
-def _actor(request: HttpRequest) -> User:
-    user = request.auth  # type: ignore[attr-defined]  # set by TokenAuth
-    assert isinstance(user, User)  # noqa: S101 - the API's auth guarantees it
-    return user
 
 
 class ShelterIn(Schema):
@@ -54,20 +48,20 @@ def _out(shelter: Shelter) -> ShelterOut:
 @router.get("", response=list[ShelterOut], summary="The shelter board: occupancy per shelter")
 @api_requires(Perm.SHELTER_READ)
 def shelter_list(request: HttpRequest) -> list[ShelterOut]:
-    return [_out(s) for s in selectors.shelter_board(actor=_actor(request))]
+    return [_out(s) for s in selectors.shelter_board(actor=api_actor(request))]
 
 
 @router.post("", response={201: ShelterOut}, summary="Add a shelter (address sealed)")
 @api_requires(Perm.SHELTER_MANAGE)
 def shelter_create(request: HttpRequest, payload: ShelterIn) -> Status[ShelterOut]:
-    shelter = services.shelter_create(actor=_actor(request), **payload.model_dump())
+    shelter = services.shelter_create(actor=api_actor(request), **payload.model_dump())
     return Status(201, _out(shelter))
 
 
 @router.get("/{shelter_id}", response=ShelterOut, summary="One shelter (never its address)")
 @api_requires(Perm.SHELTER_READ)
 def shelter_get(request: HttpRequest, shelter_id: UUID) -> ShelterOut:
-    return _out(selectors.shelter_get(actor=_actor(request), pk=shelter_id))
+    return _out(selectors.shelter_get(actor=api_actor(request), pk=shelter_id))
 
 
 @router.post("/{shelter_id}/transition", response=ShelterOut,
@@ -75,7 +69,7 @@ def shelter_get(request: HttpRequest, shelter_id: UUID) -> ShelterOut:
 @api_requires(Perm.SHELTER_MANAGE)
 def shelter_transition(request: HttpRequest, shelter_id: UUID, payload: ShelterTransitionIn
                        ) -> ShelterOut:
-    actor = _actor(request)
+    actor = api_actor(request)
     shelter = selectors.shelter_get(actor=actor, pk=shelter_id)
     services.shelter_transition(actor=actor, shelter=shelter, to=payload.to)
     return _out(selectors.shelter_get(actor=actor, pk=shelter_id))
@@ -85,6 +79,6 @@ def shelter_transition(request: HttpRequest, shelter_id: UUID, payload: ShelterT
              summary="Reveal the exact address (coordinators only; recorded)")
 @api_requires(Perm.SHELTER_ADDRESS)
 def shelter_address(request: HttpRequest, shelter_id: UUID) -> AddressOut:
-    actor = _actor(request)
+    actor = api_actor(request)
     shelter = selectors.shelter_get(actor=actor, pk=shelter_id)
     return AddressOut(address=services.shelter_address_reveal(actor=actor, shelter=shelter))

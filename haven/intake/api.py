@@ -9,9 +9,8 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from haven.access.decorators import api_requires
+from haven.access.decorators import api_actor, api_requires
 from haven.access.permissions import Perm
-from haven.accounts.models import User
 from haven.core.pagination import paginate
 from haven.intake import selectors, services
 from haven.intake.models import Request
@@ -67,11 +66,6 @@ class ConvertIn(Schema):
     phone: str = Field(default="", max_length=64)
 
 
-def _actor(request: HttpRequest) -> User:
-    user = request.auth  # type: ignore[attr-defined]  # set by TokenAuth
-    assert isinstance(user, User)  # noqa: S101 - the API's auth guarantees it
-    return user
-
 
 def _out(req: Request) -> RequestOut:
     return RequestOut(id=req.pk, status=req.status, urgency=req.urgency,
@@ -82,7 +76,7 @@ def _out(req: Request) -> RequestOut:
 @router.get("", response=list[RequestOut], summary="The inbox: open requests, most urgent first")
 @api_requires(Perm.REQUEST_READ)
 def request_list(request: HttpRequest, status: str = "") -> list[RequestOut]:
-    page = paginate(request, selectors.request_list(user=_actor(request), status=status[:16]),
+    page = paginate(request, selectors.request_list(user=api_actor(request), status=status[:16]),
                     per_page=50)
     return [_out(r) for r in page]
 
@@ -91,7 +85,7 @@ def request_list(request: HttpRequest, status: str = "") -> list[RequestOut]:
             summary="One request and its conversation, decrypted (needs an unsealed server)")
 @api_requires(Perm.REQUEST_READ)
 def request_detail(request: HttpRequest, request_id: UUID) -> RequestDetailOut:
-    actor = _actor(request)
+    actor = api_actor(request)
     opened = selectors.request_open(actor=actor,
                                     request=selectors.request_get(user=actor, pk=request_id))
     base = _out(opened.request)
@@ -107,7 +101,7 @@ def request_detail(request: HttpRequest, request_id: UUID) -> RequestDetailOut:
 @api_requires(Perm.REQUEST_REPLY)
 def request_reply(request: HttpRequest, request_id: UUID, body: ReplyIn
                   ) -> Status[MessageOut]:
-    actor = _actor(request)
+    actor = api_actor(request)
     req = selectors.request_get(user=actor, pk=request_id)
     message = services.request_reply(actor=actor, request=req, body=body.body,
                                      ask_for_info=body.ask_for_info)
@@ -122,7 +116,7 @@ def request_reply(request: HttpRequest, request_id: UUID, body: ReplyIn
 @api_requires(Perm.REQUEST_TRIAGE)
 def request_transition(request: HttpRequest, request_id: UUID, body: RequestTransitionIn
                        ) -> RequestOut:
-    actor = _actor(request)
+    actor = api_actor(request)
     req = selectors.request_get(user=actor, pk=request_id)
     return _out(services.request_transition(actor=actor, request=req, to=body.to))
 
@@ -131,7 +125,7 @@ def request_transition(request: HttpRequest, request_id: UUID, body: RequestTran
              summary="Accept as a case: create the person and link the conversation")
 @api_requires(Perm.REQUEST_TRIAGE)
 def request_convert(request: HttpRequest, request_id: UUID, body: ConvertIn) -> RequestOut:
-    actor = _actor(request)
+    actor = api_actor(request)
     req = selectors.request_get(user=actor, pk=request_id)
     return _out(services.request_convert(actor=actor, request=req, legal_name=body.legal_name,
                                          other_names=body.other_names, phone=body.phone))

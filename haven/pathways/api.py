@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from haven.access.decorators import api_requires
+from haven.access.decorators import api_actor, api_requires
 from haven.access.permissions import Perm
 from haven.accounts.models import User
 from haven.cases import selectors as case_selectors
@@ -67,11 +67,6 @@ DOSSIER_NO_EXPORT = (
     f"within the last {settings.HAVEN_REAUTH_MINUTES} minutes, which a bearer token cannot "
     "prove. Approve here if you like, then download the PDF from the application's page.")
 
-
-def _actor(request: HttpRequest) -> User:
-    user = request.auth  # type: ignore[attr-defined]  # set by TokenAuth
-    assert isinstance(user, User)  # noqa: S101 - the API's auth guarantees it
-    return user
 
 
 def _case(actor: User, case_id: UUID) -> Case:
@@ -254,7 +249,7 @@ def _pathway_detail(pathway: Pathway) -> PathwayDetailOut:
 @api_requires(Perm.PATHWAY_READ)
 def pathway_list(request: HttpRequest, filters: Query[PathwayFilter]) -> list[PathwayOut]:
     f = filters
-    qs = selectors.pathway_list(actor=_actor(request), country=f.country,
+    qs = selectors.pathway_list(actor=api_actor(request), country=f.country,
                                 status=f.status or "", kind=f.type or "")
     return [PathwayOut(**_pathway(p)) for p in _page(qs, f.limit, f.offset)]
 
@@ -270,7 +265,7 @@ def pathway_list(request: HttpRequest, filters: Query[PathwayFilter]) -> list[Pa
 @api_requires(Perm.APPLICATION_READ)
 def pathway_suggestions(request: HttpRequest, case_id: UUID, filters: Query[SuggestionFilter]
                         ) -> list[PathwaySuggestionOut]:
-    actor = _actor(request)
+    actor = api_actor(request)
     fits = selectors.pathway_ranking(actor=actor, case=_case(actor, case_id),
                                      in_third_country=filters.in_third_country,
                                      include_closed=filters.include_closed)
@@ -290,7 +285,7 @@ def pathway_suggestions(request: HttpRequest, case_id: UUID, filters: Query[Sugg
                      summary="One pathway with its checklist, sources and what is uncertain")
 @api_requires(Perm.PATHWAY_READ)
 def pathway_get(request: HttpRequest, slug: str) -> PathwayDetailOut:
-    return _pathway_detail(selectors.pathway_get(actor=_actor(request), slug=slug))
+    return _pathway_detail(selectors.pathway_get(actor=api_actor(request), slug=slug))
 
 
 @pathways_router.patch(
@@ -302,7 +297,7 @@ def pathway_get(request: HttpRequest, slug: str) -> PathwayDetailOut:
 @api_requires(Perm.PATHWAY_UPDATE)
 def pathway_update(request: HttpRequest, slug: str, payload: PathwayUpdateIn
                    ) -> PathwayDetailOut:
-    actor = _actor(request)
+    actor = api_actor(request)
     pathway = selectors.pathway_get(actor=actor, slug=slug)
     changes = payload.model_dump(exclude_unset=True, mode="python")
     version = changes.pop("version", None)
@@ -498,7 +493,7 @@ def _application_detail(application: Application) -> ApplicationDetailOut:
 @api_requires(Perm.APPLICATION_READ)
 def application_list(request: HttpRequest, filters: Query[ApplicationFilter]
                      ) -> list[ApplicationOut]:
-    actor = _actor(request)
+    actor = api_actor(request)
     f = filters
     case = _case(actor, f.case) if f.case is not None else None
     qs = selectors.application_list(actor=actor, case=case, status=f.status or "")
@@ -510,7 +505,7 @@ def application_list(request: HttpRequest, filters: Query[ApplicationFilter]
 @api_requires(Perm.APPLICATION_CREATE)
 def application_create(request: HttpRequest, payload: ApplicationIn
                        ) -> Status[ApplicationDetailOut]:
-    actor = _actor(request)
+    actor = api_actor(request)
     case = _case(actor, payload.case_id)
     pathway = selectors.pathway_list(actor=actor).filter(slug=payload.pathway).first()
     if pathway is None:
@@ -525,7 +520,7 @@ def application_create(request: HttpRequest, payload: ApplicationIn
                          summary="One application: applicants' outcomes, dates, checklist")
 @api_requires(Perm.APPLICATION_READ)
 def application_get(request: HttpRequest, application_id: UUID) -> ApplicationDetailOut:
-    return _application_detail(_application(_actor(request), application_id))
+    return _application_detail(_application(api_actor(request), application_id))
 
 
 @applications_router.patch(
@@ -537,7 +532,7 @@ def application_get(request: HttpRequest, application_id: UUID) -> ApplicationDe
 @api_requires(Perm.APPLICATION_UPDATE)
 def application_update(request: HttpRequest, application_id: UUID, payload: ApplicationUpdateIn
                        ) -> ApplicationDetailOut:
-    actor = _actor(request)
+    actor = api_actor(request)
     application = _application(actor, application_id)
     sent = payload.model_dump(exclude_unset=True)
     version = sent.pop("version", None)
@@ -560,7 +555,7 @@ def application_update(request: HttpRequest, application_id: UUID, payload: Appl
 @api_requires(Perm.APPLICATION_TRANSITION)
 def application_transition(request: HttpRequest, application_id: UUID,
                            payload: ApplicationTransitionIn) -> ApplicationDetailOut:
-    actor = _actor(request)
+    actor = api_actor(request)
     application = _application(actor, application_id)
     details = payload.model_dump(exclude={"to", "outcomes"})
     return _application_detail(services.application_transition(
@@ -574,7 +569,7 @@ def application_transition(request: HttpRequest, application_id: UUID,
 @api_requires(Perm.APPLICATION_UPDATE)
 def application_date(request: HttpRequest, application_id: UUID, payload: ApplicationDateIn
                      ) -> Status[ApplicationDateOut]:
-    actor = _actor(request)
+    actor = api_actor(request)
     application = _application(actor, application_id)
     entry = None
     if payload.date_id is not None:
@@ -593,7 +588,7 @@ def application_date(request: HttpRequest, application_id: UUID, payload: Applic
 @api_requires(Perm.APPLICATION_READ)
 def application_history(request: HttpRequest, application_id: UUID
                         ) -> list[ApplicationEventOut]:
-    application = _application(_actor(request), application_id)
+    application = _application(api_actor(request), application_id)
     return [_event(e) for e in selectors.application_history(application)]
 
 
@@ -660,7 +655,7 @@ def _dossier_get(actor: User, dossier_id: UUID) -> DossierExport:
                       summary="Ask a coordinator for a dossier of an application")
 @api_requires(Perm.DOSSIER_REQUEST)
 def dossier_request(request: HttpRequest, payload: DossierIn) -> Status[DossierOut]:
-    actor = _actor(request)
+    actor = api_actor(request)
     export = services.dossier_request(actor=actor,
                                       application=_application(actor, payload.application_id),
                                       fields=payload.fields, language=payload.language)
@@ -672,7 +667,7 @@ def dossier_request(request: HttpRequest, payload: DossierIn) -> Status[DossierO
                              "decision)")
 @api_requires(Perm.DOSSIER_REQUEST)
 def dossier_list(request: HttpRequest, filters: Query[DossierFilter]) -> list[DossierOut]:
-    actor = _actor(request)
+    actor = api_actor(request)
     f = filters
     application = _application(actor, f.application) if f.application is not None else None
     qs = selectors.dossier_exports(actor=actor, state=f.state, application=application)
@@ -684,7 +679,7 @@ def dossier_list(request: HttpRequest, filters: Query[DossierFilter]) -> list[Do
                       summary="Approve a dossier request (coordinators)")
 @api_requires(Perm.DOSSIER_APPROVE)
 def dossier_approve(request: HttpRequest, dossier_id: UUID) -> DossierOut:
-    actor = _actor(request)
+    actor = api_actor(request)
     return _dossier(services.dossier_approve(actor=actor, export=_dossier_get(actor, dossier_id)))
 
 
@@ -692,7 +687,7 @@ def dossier_approve(request: HttpRequest, dossier_id: UUID) -> DossierOut:
                       summary="Decline a dossier request (coordinators)")
 @api_requires(Perm.DOSSIER_APPROVE)
 def dossier_decline(request: HttpRequest, dossier_id: UUID) -> DossierOut:
-    actor = _actor(request)
+    actor = api_actor(request)
     return _dossier(services.dossier_decline(actor=actor, export=_dossier_get(actor, dossier_id)))
 
 
@@ -813,7 +808,7 @@ def _travel_out(actor: User, travel_id: Any) -> TravelOut:
                    summary="Journeys on visible cases, newest first (routes are never listed)")
 @api_requires(Perm.TRAVEL_READ)
 def travel_list(request: HttpRequest, filters: Query[TravelFilter]) -> list[TravelOut]:
-    actor = _actor(request)
+    actor = api_actor(request)
     f = filters
     case = _case(actor, f.case) if f.case is not None else None
     qs = selectors.travel_list(actor=actor, case=case).prefetch_related("members")
@@ -824,7 +819,7 @@ def travel_list(request: HttpRequest, filters: Query[TravelFilter]) -> list[Trav
                     summary="Plan a journey for some or all of a case's members")
 @api_requires(Perm.TRAVEL_MANAGE)
 def travel_plan(request: HttpRequest, payload: TravelIn) -> Status[TravelOut]:
-    actor = _actor(request)
+    actor = api_actor(request)
     case = _case(actor, payload.case_id)
     application = _application_ref(actor, payload.application_id, "application_id")
     travel = services.travel_plan(actor=actor, case=case, members=payload.members,
@@ -838,7 +833,7 @@ def travel_plan(request: HttpRequest, payload: TravelIn) -> Status[TravelOut]:
                    summary="One journey; its route only for those who may see it (recorded)")
 @api_requires(Perm.TRAVEL_READ)
 def travel_get(request: HttpRequest, travel_id: UUID) -> TravelDetailOut:
-    actor = _actor(request)
+    actor = api_actor(request)
     travel = selectors.travel_get(actor=actor, pk=travel_id)
     route = selectors.travel_route(actor=actor, travel=travel)
     return TravelDetailOut(
@@ -851,7 +846,7 @@ def travel_get(request: HttpRequest, travel_id: UUID) -> TravelDetailOut:
                      summary="Change a journey that has not ended (only the fields sent)")
 @api_requires(Perm.TRAVEL_MANAGE)
 def travel_update(request: HttpRequest, travel_id: UUID, payload: TravelUpdateIn) -> TravelOut:
-    actor = _actor(request)
+    actor = api_actor(request)
     travel = selectors.travel_get(actor=actor, pk=travel_id)
     sent = payload.model_dump(exclude_unset=True)
     changes: dict[str, Any] = {name: (sent[name] or "") if name != "depart_on" else sent[name]
@@ -873,7 +868,7 @@ def travel_update(request: HttpRequest, travel_id: UUID, payload: TravelUpdateIn
 @api_requires(Perm.TRAVEL_MANAGE)
 def travel_transition(request: HttpRequest, travel_id: UUID, payload: TravelTransitionIn
                       ) -> TravelOut:
-    actor = _actor(request)
+    actor = api_actor(request)
     travel = selectors.travel_get(actor=actor, pk=travel_id)
     services.travel_transition(
         actor=actor, travel=travel, to=payload.to, country=payload.country,
@@ -930,7 +925,7 @@ def _row(row: selectors.OutcomeRow) -> OutcomeRowOut:
                      summary="The outcomes board: this organization's aggregates, no names")
 @api_requires(Perm.OUTCOMES_READ)
 def outcomes(request: HttpRequest, filters: Query[OutcomesFilter]) -> OutcomesOut:
-    board = selectors.outcomes_board(actor=_actor(request), country=filters.country)
+    board = selectors.outcomes_board(actor=api_actor(request), country=filters.country)
     return OutcomesOut(countries=[_row(r) for r in board.countries],
                        pathways=[_row(r) for r in board.pathways],
                        stuck=[StuckOut(case_number=s.case_number, pathway=s.pathway,

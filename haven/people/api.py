@@ -7,9 +7,8 @@ from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from haven.access.decorators import api_requires
+from haven.access.decorators import api_actor, api_requires
 from haven.access.permissions import Perm
-from haven.accounts.models import User
 from haven.core.errors import ValidationFailed
 from haven.keyring import files, keys
 from haven.people import selectors, services
@@ -41,16 +40,11 @@ class FileOut(Schema):
     size: int
 
 
-def _actor(request: HttpRequest) -> User:
-    user = request.auth  # type: ignore[attr-defined]  # set by TokenAuth
-    assert isinstance(user, User)  # noqa: S101 - the API's auth guarantees it
-    return user
-
 
 @router.post("", response={201: CreatedOut}, summary="Register a person")
 @api_requires(Perm.PERSON_CREATE)
 def person_create(request: HttpRequest, payload: PersonIn) -> Status[CreatedOut]:
-    person = services.person_create(actor=_actor(request), legal_name=payload.legal_name,
+    person = services.person_create(actor=api_actor(request), legal_name=payload.legal_name,
                                     other_names=payload.other_names, phone=payload.phone)
     return Status(201, CreatedOut(id=person.pk, created_at=person.created_at))
 
@@ -58,7 +52,7 @@ def person_create(request: HttpRequest, payload: PersonIn) -> Status[CreatedOut]
 @router.get("", response=list[PersonOut], summary="List or search people (exact name token or phone)")
 @api_requires(Perm.PERSON_READ)
 def person_list(request: HttpRequest, q: str = "") -> list[PersonOut]:
-    rows = selectors.person_list(actor=_actor(request), q=q[:200])
+    rows = selectors.person_list(actor=api_actor(request), q=q[:200])
     return [PersonOut(id=r.id, created_at=r.created_at, legal_name=r.legal_name,
                       other_names=r.other_names, phone=r.phone) for r in rows]
 
@@ -66,7 +60,7 @@ def person_list(request: HttpRequest, q: str = "") -> list[PersonOut]:
 @router.delete("/{person_id}", response={204: None}, summary="Erase a person (crypto-shred)")
 @api_requires(Perm.PERSON_ERASE)
 def person_erase(request: HttpRequest, person_id: UUID) -> Status[None]:
-    actor = _actor(request)
+    actor = api_actor(request)
     services.person_erase(actor=actor, person=selectors.person_get(actor=actor, person_id=person_id))
     return Status(204, None)
 
@@ -82,7 +76,7 @@ def _one_upload(request: HttpRequest) -> files.EncryptedUpload:
              summary="Upload a document (multipart field `file`), encrypted as it streams in")
 @api_requires(Perm.PERSON_CREATE)
 def person_file_upload(request: HttpRequest, person_id: UUID) -> Status[FileOut]:
-    actor = _actor(request)
+    actor = api_actor(request)
     person = selectors.person_get(actor=actor, person_id=person_id)
     handler = files.EncryptingUploadHandler(request, data_key=keys.data_key_for(person),
                                             owner=person.keyring_owner())
@@ -99,7 +93,7 @@ def person_file_upload(request: HttpRequest, person_id: UUID) -> Status[FileOut]
 @api_requires(Perm.PERSON_REVEAL)
 def person_file_download(request: HttpRequest, person_id: UUID, file_id: UUID
                          ) -> StreamingHttpResponse:
-    actor = _actor(request)
+    actor = api_actor(request)
     doc = selectors.person_file_get(actor=actor, person_id=person_id, file_id=file_id)
     response = StreamingHttpResponse(selectors.person_file_open(actor=actor, doc=doc),
                                      content_type="application/octet-stream")
