@@ -408,6 +408,13 @@ class TaskStatus(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
+class TaskOrigin(models.TextChoices):
+    """What made a task; fixed when it is created. A person's own task has none."""
+
+    PERSON = "", _("Made by a person")
+    APPLICATION_DATE = "application_date", _("An application's interview or deadline")
+
+
 TASK_TRANSITIONS: dict[TaskStatus, tuple[TaskStatus, ...]] = {
     TaskStatus.OPEN: (TaskStatus.DONE, TaskStatus.CANCELLED),
     TaskStatus.DONE: (TaskStatus.OPEN,),
@@ -432,6 +439,8 @@ class Task(BaseModel):
     status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.OPEN)
     created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     completed_at = models.DateTimeField(null=True, blank=True)
+    origin = models.CharField(max_length=16, choices=TaskOrigin.choices, default="",
+                              blank=True, editable=False)
 
     objects: ClassVar[TaskQuerySet] = TaskQuerySet.as_manager()  # type: ignore[assignment]
 
@@ -439,7 +448,12 @@ class Task(BaseModel):
         ordering = ["status", "due", "-created_at"]
         indexes = [models.Index(fields=["assignee", "status", "due"]),
                    models.Index(fields=["case", "status"]),
-                   models.Index(fields=["status", "due"], name="task_due")]
+                   models.Index(fields=["status", "due"], name="task_due"),
+                   # The open tasks of application dates in due order: the start page's
+                   # "interviews and deadlines" walks these alone, not every open task of
+                   # the organization (pathways.selectors.application_dates_due).
+                   models.Index(fields=["due"], name="task_application_date_due",
+                                condition=models.Q(status="open", origin="application_date"))]
 
     def __str__(self) -> str:
         return f"task {self.pk}"

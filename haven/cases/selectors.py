@@ -42,9 +42,11 @@ HISTORY_ROWS = 60
 # Lists count at most this many rows: "more than 1,000" is all a person needs to know, and
 # counting every case of a large organization on each page view costs more than the page.
 COUNT_CAP = 1000
-# A name search reads at most this many matching people; past it, "more than 500 people
-# match" and the list is checked case by case (see _name_search).
-SEARCH_IDS = 500
+# A name search reads at most this many matching people; past it, "more than 2,000 people
+# match" and the list is checked case by case, and goes at most MANY_PEOPLE_CASES deep (see
+# _name_search).
+SEARCH_IDS = 2000
+MANY_PEOPLE_CASES = 100
 
 
 def case_get(*, actor: Any, pk: UUID | str) -> Case:
@@ -59,13 +61,14 @@ def case_get(*, actor: Any, pk: UUID | str) -> Case:
 @dataclass
 class CaseSearch:
     """Cases to list; how many there are when that is already known (then nobody counts
-    them); past how many a list just says "more than" (``cap``, else ``COUNT_CAP``); and
-    whether more than ``cap`` *people* matched a name (the list then says so)."""
+    them); past how many a list just says "more than" (``cap``, else ``COUNT_CAP``); and,
+    when more people match a name than a search reads, how many it read (``many_people``:
+    the list then says "more than that many people match")."""
 
     cases: QuerySet[Case]
     count: int | None = None
     cap: int = 0
-    many_people: bool = False
+    many_people: int = 0
 
     @property
     def limit(self) -> int:
@@ -76,12 +79,12 @@ def _name_search(actor: Any, q: str, qs: QuerySet[Case], *, filtered: bool) -> C
     """Cases among ``qs`` with a member whose blind index holds every word of ``q`` (or its
     phone number).
 
-    The matching people are read first, at most ``SEARCH_IDS`` of them, streamed from the
-    digest index of the rarest word. Up to that many, their cases are fetched by key. A name
+    The matching people are read first, at most ``SEARCH_IDS`` of them
+    (``PersonSearch.person_ids``). Up to that many, their cases are fetched by key. A name
     more common than that (a first name alone, in a large organization) is instead checked
     case by case as the list walks its queue by triage, which fills a page after a few
-    hundred cases — listing tens of thousands of matches on every search is what made it
-    slow; the list then says that more than ``SEARCH_IDS`` people match.
+    hundred cases; the list then says that more than ``SEARCH_IDS`` people match and goes at
+    most ``MANY_PEOPLE_CASES`` deep, since counting further would walk the whole queue.
 
     A supervisor sees every case of the organization (``policy.cases_visible_to``) and the
     digests match only its people, so without another filter the number of matching cases is
@@ -90,7 +93,7 @@ def _name_search(actor: Any, q: str, qs: QuerySet[Case], *, filtered: bool) -> C
     search = people_selectors.person_search(actor, q)
     if search is None:
         return CaseSearch(qs.none())
-    people = [row["person_id"] for row in search.ids[:SEARCH_IDS + 1]]
+    people = search.person_ids(SEARCH_IDS + 1)
     everything = not filtered and policy.has_perm(actor, Perm.CASE_SUPERVISE)
     if len(people) <= SEARCH_IDS:
         found = list(dict.fromkeys(Member.objects.filter(person_id__in=people).order_by()
@@ -99,8 +102,8 @@ def _name_search(actor: Any, q: str, qs: QuerySet[Case], *, filtered: bool) -> C
                           cap=SEARCH_IDS)
     has_match = Exists(Member.objects.filter(search.matches(OuterRef("person_id")),
                                              case_id=OuterRef("pk")))
-    return CaseSearch(qs.filter(has_match), SEARCH_IDS + 1 if everything else None,
-                      cap=SEARCH_IDS, many_people=True)
+    return CaseSearch(qs.filter(has_match), MANY_PEOPLE_CASES + 1 if everything else None,
+                      cap=MANY_PEOPLE_CASES, many_people=SEARCH_IDS)
 
 
 def case_search(*, actor: Any, q: str = "", status: str = "", priority: str = "",

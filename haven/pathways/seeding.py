@@ -39,7 +39,7 @@ from django.utils.translation import gettext as _
 
 from haven.access.roles import Role
 from haven.accounts.models import Organization, User
-from haven.cases.models import Case, Member, Priority, Status, Task, TaskStatus
+from haven.cases.models import Case, Member, Priority, Status, Task, TaskOrigin, TaskStatus
 from haven.keyring import keys
 from haven.pathways.models import (
     APPLICATION_TRANSITIONS,
@@ -475,7 +475,7 @@ class ApplicationSeeder:
             priority=Priority.URGENT if kind == DateKind.DEADLINE else Priority.NORMAL,
             status=TaskStatus.DONE if past else TaskStatus.OPEN,
             completed_at=datetime.combine(on, NOON) if past else None,
-            created_by_id=application.created_by_id))
+            created_by_id=application.created_by_id, origin=TaskOrigin.APPLICATION_DATE))
         task.title = f"{label} — {application.pathway.slug}"
         out.tasks.append(task)
         entry = self._seal(row, ApplicationDate(id=_uuid(rng), application=application,

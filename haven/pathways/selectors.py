@@ -23,7 +23,16 @@ from django.utils.translation import gettext as _
 from haven.access import policy
 from haven.access.permissions import Perm
 from haven.audit.services import record
-from haven.cases.models import Case, DocType, Document, Member, PersonProfile, Status, TaskStatus
+from haven.cases.models import (
+    Case,
+    DocType,
+    Document,
+    Member,
+    PersonProfile,
+    Status,
+    TaskOrigin,
+    TaskStatus,
+)
 from haven.core.errors import NotFound
 from haven.keyring import keys
 from haven.pathways.models import (
@@ -657,16 +666,17 @@ def application_dates_due(*, actor: Any, days: int = DUE_DAYS, limit: int = DUE_
     if not policy.has_perm(actor, Perm.APPLICATION_READ):
         return []
     until = timezone.localdate() + timedelta(days=days)
-    # Walked from the open tasks in due order (the ``task_due`` index), each checked against
-    # the visible applications with a correlated EXISTS: the database stops after ``limit``
-    # rows instead of listing every application of the organization first.
+    # Walked from the open tasks of application dates in due order (the partial index
+    # ``task_application_date_due``: the organization's other open tasks are not in it), each
+    # checked against the visible applications with a correlated EXISTS: the database stops
+    # after ``limit`` rows instead of listing every application of the organization first.
     # A caseworker's walk starts from their own tasks (the ``assignee, status, due`` index): a
-    # date's task is the case's caseworker's, and an organization holds far more open tasks
-    # than one caseworker's applications have dates.
+    # date's task is the case's caseworker's.
     visible = Application.objects.visible_to(actor).exclude(status__in=FINAL)
     qs = ApplicationDate.objects.filter(
         Exists(visible.filter(pk=OuterRef("application_id"))),
-        task__status=TaskStatus.OPEN, task__due__lte=until)
+        task__status=TaskStatus.OPEN, task__origin=TaskOrigin.APPLICATION_DATE,
+        task__due__lte=until)
     if not policy.has_perm(actor, Perm.CASE_SUPERVISE):
         qs = qs.filter(task__assignee=actor)
     rows = list(qs.select_related("application", "application__case", "application__pathway")

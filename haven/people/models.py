@@ -54,9 +54,11 @@ class PersonIndex(models.Model):
     digest = models.BinaryField(max_length=32)
 
     class Meta:
-        # (kind, digest): everyone with a token. (person, kind, digest): does this one person
+        # (kind, digest, person): everyone with a token, read from the index alone and in
+        # person order, so the people with two common tokens are found by merging two index
+        # ranges (people.selectors.PersonSearch). (person, kind, digest): does this one person
         # have it — what a list checking a page of cases asks (cases.selectors._name_search).
-        indexes = [models.Index(fields=["kind", "digest"]),
+        indexes = [models.Index(fields=["kind", "digest", "person"], name="person_index_token"),
                    models.Index(fields=["person", "kind", "digest"], name="person_index_own")]
 
     def __str__(self) -> str:

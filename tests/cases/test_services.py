@@ -506,6 +506,9 @@ def test_task_assignee_must_see_the_case(assigned: Case, caseworker: Any,
     assert "assignee" in exc.value.fields
     with pytest.raises(ValidationFailed):
         services.task_create(actor=caseworker, case=assigned, title="   ")
+    with pytest.raises(ValidationFailed) as exc:
+        services.task_create(actor=caseworker, case=assigned, title="x", origin="robot")
+    assert "origin" in exc.value.fields
     assert Task.objects.count() == 0
 
 

@@ -340,6 +340,13 @@ def test_start_page_dates_are_the_open_ones_due_soon_of_cases_the_actor_sees(
                                          kind="deadline", on=today + timedelta(days=1))
     assert done.task is not None
     case_services.task_transition(actor=caseworker, task=done.task, to="done")
+    # Each date's task is marked as one: the start page reads them through a partial index
+    # of such tasks alone (and a moved date keeps its task, so keeps the mark).
+    overdue = services.application_date_set(actor=caseworker, application=application,
+                                            kind="deadline", on=today - timedelta(days=2),
+                                            label="Send the bank statement", entry=overdue)
+    assert overdue.task is not None
+    assert overdue.task.origin == "application_date"
 
     def due(actor: Any) -> list[Any]:
         return [d.pk for d in selectors.application_dates_due(actor=actor)]

@@ -27,6 +27,7 @@ from haven.cases.models import (
     SharedField,
     Status,
     Task,
+    TaskOrigin,
     TaskStatus,
     Visibility,
 )
@@ -103,18 +104,20 @@ def _check_assignee(assignee: Any, case: Case) -> None:
 
 def task_create(*, actor: Any, case: Case, title: str, assignee: Any = None,
                 due: date | None = None, priority: str = Priority.NORMAL,
-                person: Person | None = None) -> Task:
-    """A piece of work on a case, optionally for a colleague who can see the case."""
+                person: Person | None = None, origin: str = TaskOrigin.PERSON) -> Task:
+    """A piece of work on a case, optionally for a colleague who can see the case.
+    ``origin``: what made it, when that is not a person (``TaskOrigin``)."""
     policy.require(actor, Perm.TASK_CREATE, case)
     title = text(title, "title", maximum=MAX_TITLE, required=True)
     choice(priority, Priority, "priority")
+    choice(origin, TaskOrigin, "origin")
     _check_assignee(assignee, case)
     if person is not None and not Member.objects.filter(case=case, person=person).exists():
         raise ValidationFailed(_("That person is not on this case."),
                                fields={"person": [_("Choose a member of the case.")]})
     with transaction.atomic():
         task = Task(case=case, assignee=assignee, due=due, priority=priority, person=person,
-                    created_by=actor)
+                    created_by=actor, origin=origin)
         share_key(case, task)
         task.title = title
         task.save()

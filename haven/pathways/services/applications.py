@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from haven.access import policy
 from haven.access.permissions import Perm
 from haven.audit.services import record
-from haven.cases.models import Case, Priority, Task, TaskStatus
+from haven.cases.models import Case, Priority, Task, TaskOrigin, TaskStatus
 from haven.cases.services import task_create, task_transition, task_update
 from haven.cases.services._common import KEEP, Keep, check_version, share_key, text
 from haven.core.errors import Conflict, NotFound, ValidationFailed
@@ -376,7 +376,7 @@ def _date_task(actor: Any, application: Application, entry: ApplicationDate) -> 
         return task_update(actor=actor, task=task, due=entry.on, title=title)
     priority = Priority.URGENT if entry.kind == DateKind.DEADLINE else Priority.NORMAL
     return task_create(actor=actor, case=case, title=title, assignee=case.assigned_to,
-                       due=entry.on, priority=priority)
+                       due=entry.on, priority=priority, origin=TaskOrigin.APPLICATION_DATE)
 
 
 def _date_upsert(actor: Any, application: Application, kind: str, on: date,
