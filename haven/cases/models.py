@@ -217,7 +217,10 @@ class Member(BaseModel):
     (a member's orientation may be unknown to their own family)."""
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="members")
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="memberships")
+    # Indexed with the case (member_person_case below), so a person's cases come from the
+    # index alone.
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="memberships",
+                               db_index=False)
     relationship = models.CharField(max_length=16, choices=Relationship.choices,
                                     default=Relationship.SELF)
     is_principal = models.BooleanField(default=False)
@@ -229,6 +232,7 @@ class Member(BaseModel):
         constraints = [
             models.UniqueConstraint(fields=["case", "person"], name="one_membership_per_case"),
         ]
+        indexes = [models.Index(fields=["person", "case"], name="member_person_case")]
 
     def __str__(self) -> str:
         return f"member {self.pk}"
@@ -446,13 +450,18 @@ class Task(BaseModel):
 
     class Meta:
         ordering = ["status", "due", "-created_at"]
-        indexes = [models.Index(fields=["assignee", "status", "due"]),
+        # Queues read tasks by (due, created): with created in the index, a day on which
+        # thousands of tasks fall due is not read whole to sort out the first fifteen.
+        indexes = [models.Index(fields=["assignee", "status", "due", "created_at"],
+                                name="task_assignee_due"),
                    models.Index(fields=["case", "status"]),
-                   models.Index(fields=["status", "due"], name="task_due"),
-                   # The open tasks of application dates in due order: the start page's
-                   # "interviews and deadlines" walks these alone, not every open task of
-                   # the organization (pathways.selectors.application_dates_due).
+                   models.Index(fields=["status", "due", "created_at"], name="task_due"),
+                   # The open tasks of application dates in due order, the organization's
+                   # and one caseworker's: the start page's "interviews and deadlines" walks
+                   # these alone, not every open task (pathways.selectors.application_dates_due).
                    models.Index(fields=["due"], name="task_application_date_due",
+                                condition=models.Q(status="open", origin="application_date")),
+                   models.Index(fields=["assignee", "due"], name="task_application_date_mine",
                                 condition=models.Q(status="open", origin="application_date"))]
 
     def __str__(self) -> str:

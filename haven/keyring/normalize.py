@@ -2,10 +2,14 @@
 
 A caseworker types "MAGOMED", a hotline operator typed "Магомед", a document says
 "Magomed": all must meet in one index entry. Steps: Unicode NFKC (full-width and
-compatibility forms), case folding, removal of combining marks, transliteration to ASCII with Unidecode (Cyrillic,
-Arabic, Greek, accented Latin…), lower case again, and every run of non-alphanumerics
-becomes one space. Tokens are the words that remain; each is indexed on its own so a search
-by one part of a name finds the person. Matching different spellings ("Magomet") is later work.
+compatibility forms), case folding, removal of combining marks, transliteration to ASCII
+with Unidecode (Cyrillic, Arabic, Greek, accented Latin…), lower case again, apostrophes
+dropped (the soft sign), and every other run of non-alphanumerics becomes one space. Tokens
+are the words that remain; each is indexed on its own so a search by one part of a name
+finds the person. Matching different spellings ("Magomet") is later work.
+
+Changing these rules changes the digests: stored people must then be indexed again with
+``haven people reindex`` (see docs/operations.md), or searches miss them.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import unicodedata
 from unidecode import unidecode
 
 _NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_APOSTROPHES = re.compile("['\"`]+")
 _NON_DIGIT = re.compile(r"[^0-9]+")
 MAX_TOKENS = 16
 
@@ -27,6 +32,9 @@ def normalize(text: str) -> str:
     # Russian writers often leave out anyway) before transliterating.
     bare = "".join(c for c in unicodedata.normalize("NFD", folded) if not unicodedata.combining(c))
     latin = unidecode(bare, errors="ignore").lower()
+    # Apostrophes join, not split: Unidecode spells the soft and hard signs as ' and " ("Ольга"
+    # → "Ol'ga"), which must meet the passport's "Olga"; "O'Brien" meets "OBrien" too.
+    latin = _APOSTROPHES.sub("", latin)
     return _NON_ALNUM.sub(" ", latin).strip()
 
 

@@ -37,22 +37,81 @@ def _clean(*, legal_name: str, other_names: str, phone: str) -> tuple[str, str, 
     return legal_name, other_names, phone
 
 
-def person_reindex(person: Person) -> None:
-    """Replace the person's blind-index rows: one per name token, one for the phone digits.
+def _index_rows(people: list[Person]) -> list[PersonIndex]:
+    """The blind-index rows of ``people`` (their names and phones readable): one per name
+    token, one for the phone digits. Keys are derived per organization, so the same name in
+    two organizations has two unrelated digests. One agent call per organization and kind."""
+    name, phone = IndexKind.NAME.value, IndexKind.PHONE.value  # plain strings: "org|name"
+    wanted: dict[tuple[str, str], dict[str, None]] = {}
+    plan: list[tuple[Person, str, list[str], str]] = []
+    for person in people:
+        org = str(person.organization_id)
+        words = normalize.tokens(f"{person.legal_name} {person.other_names}")
+        digits = normalize.phone_digits(person.phone)
+        wanted.setdefault((org, name), {}).update(dict.fromkeys(words))
+        if digits:
+            wanted.setdefault((org, phone), {})[digits] = None
+        plan.append((person, org, words, digits))
+    digest: dict[tuple[str, str, str], bytes] = {}
+    for (org, kind), values in wanted.items():
+        ordered = list(values)
+        digest.update({(org, kind, v): d for v, d in zip(
+            ordered, keys.blind_indexes(f"{org}|{kind}", ordered), strict=True)})
+    rows = []
+    for person, org, words, digits in plan:
+        rows += [PersonIndex(person=person, kind=IndexKind.NAME,
+                             digest=digest[(org, name, w)]) for w in words]
+        if digits:
+            rows.append(PersonIndex(person=person, kind=IndexKind.PHONE,
+                                    digest=digest[(org, phone, digits)]))
+    return rows
 
-    Keys are derived per organization, so the same name in two organizations has two
-    unrelated digests.
-    """
-    org = str(person.organization_id)
-    name_tokens = normalize.tokens(f"{person.legal_name} {person.other_names}")
-    rows = [PersonIndex(person=person, kind=IndexKind.NAME, digest=d)
-            for d in keys.blind_indexes(f"{org}|name", name_tokens)]
-    digits = normalize.phone_digits(person.phone)
-    if digits:
-        rows += [PersonIndex(person=person, kind=IndexKind.PHONE, digest=d)
-                 for d in keys.blind_indexes(f"{org}|phone", [digits])]
+
+def person_reindex(person: Person) -> None:
+    """Replace the person's blind-index rows (``_index_rows``)."""
+    rows = _index_rows([person])
     PersonIndex.objects.filter(person=person).delete()
     PersonIndex.objects.bulk_create(rows)
+
+
+REINDEX_BATCH = 500
+
+
+def people_reindex(*, batch: int = REINDEX_BATCH) -> int:
+    """Rebuild every person's blind-index rows from their decrypted names and phone, after
+    the normalization rules changed (``haven people reindex``); the number of people done.
+
+    Works through people in key order, ``batch`` at a time: their data keys in one agent
+    call, their digests in one call per organization and kind, and their rows replaced in one
+    transaction per batch, so an interrupted run leaves each person either all old or all
+    new, and running it again finishes the job. People whose key was destroyed (being
+    erased) are skipped. An operator's command, not a request: it needs unsealed keys, and
+    writes one audit event with the count.
+    """
+    if batch < 1:
+        raise ValidationFailed("The batch size must be at least 1.", fields={
+            "batch": ["At least 1."]})
+    done = 0
+    last = None
+    while True:
+        page = Person.objects.order_by("pk")
+        if last is not None:
+            page = page.filter(pk__gt=last)
+        people = list(page[:batch])
+        if not people:
+            break
+        last = people[-1].pk
+        keys.prefetch(people)
+        readable = [p for p in people if p.__dict__.get(keys.DK_ATTR) is not None]
+        rows = _index_rows(readable)
+        with transaction.atomic():
+            PersonIndex.objects.filter(person__in=readable).delete()
+            PersonIndex.objects.bulk_create(rows, batch_size=2000)
+        done += len(readable)
+    with transaction.atomic():
+        record(actor=None, action="people.reindexed", object_type="person", data={
+            "people": done})
+    return done
 
 
 def person_create(*, actor: Any, legal_name: str, other_names: str = "", phone: str = ""

@@ -108,3 +108,27 @@ def test_other_org_cannot_see_or_erase(unsealed: list[str], coordinator: Any, ou
         selectors.person_get(actor=outsider, person_id=person.pk)
     with pytest.raises(NotFound):
         services.person_erase(actor=outsider, person=person)
+
+
+def test_reindex_rebuilds_every_persons_rows_in_batches(unsealed: list[str], coordinator: Any,
+                                                        outsider: Any) -> None:
+    made = [services.person_create(actor=coordinator, legal_name="Ольга Хасанова",
+                                   phone="+7 928 000 11 22"),
+            services.person_create(actor=coordinator, legal_name="Наталья"),
+            services.person_create(actor=outsider, legal_name="Ольга")]
+    before = {(r.person_id, r.kind, bytes(r.digest)) for r in PersonIndex.objects.all()}
+    # An index written under older rules: wrong digests for everyone.
+    PersonIndex.objects.update(digest=b"\0" * 32)
+    assert selectors.person_ids_matching(coordinator, "Olga") == []
+    assert services.people_reindex(batch=2) == 3
+    after = {(r.person_id, r.kind, bytes(r.digest)) for r in PersonIndex.objects.all()}
+    assert after == before
+    assert selectors.person_ids_matching(coordinator, "Olga") == [made[0].pk]
+    assert selectors.person_ids_matching(outsider, "ольга") == [made[2].pk]
+    assert AuditEvent.objects.get(action="people.reindexed").data == {"people": 3}
+
+
+def test_reindex_refuses_a_bad_batch_and_needs_keys(shares: list[str], coordinator: Any) -> None:
+    with pytest.raises(ValidationFailed):
+        services.people_reindex(batch=0)
+    assert not AuditEvent.objects.filter(action="people.reindexed").exists()
