@@ -33,11 +33,14 @@ def _variants(marker: str) -> list[bytes]:
     return out
 
 
-def _db_bytes() -> bytes:
-    """Every value of every table, as the database holds it."""
+def _db_bytes(skip: tuple[str, ...] = ()) -> bytes:
+    """Every value of every table (but those whose name starts with one of ``skip``), as the
+    database holds it."""
     chunks: list[bytes] = []
     with connection.cursor() as cursor:
         for table in connection.introspection.table_names(cursor):
+            if table.startswith(skip) and skip:
+                continue
             cursor.execute(f'SELECT * FROM "{table}"')  # noqa: S608 - names from introspection
             for row in cursor.fetchall():
                 for value in row:
@@ -57,8 +60,11 @@ def test_nothing_plaintext_in_database_after_submission_and_messages(
     for marker in MARKERS:
         for variant in _variants(marker):
             assert variant not in dump, marker
+    # The codename's words are common English ("confirm"): the reference data's prose (the
+    # pathways' descriptions, loaded by a migration) may hold them by chance.
+    own = _db_bytes(skip=("pathways_",))
     for word in done.codename.split(" "):
-        assert f" {word} ".encode() not in dump
+        assert f" {word} ".encode() not in own
     assert done.codename.encode() not in dump
 
 
