@@ -181,6 +181,18 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         ),
         **_db.get("OPTIONS", {}),
     }
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    # No parallel query for the server's own connections by default: on a small machine the
+    # parallel workers compete with the other requests for the same cores, and at a million
+    # people they made a caseworker's start page and search 30-50% slower under load
+    # (docs/benchmarks.md). HAVEN_DB_PARALLEL_WORKERS=N gives each query up to N.
+    _parallel = os.environ.get("HAVEN_DB_PARALLEL_WORKERS", "0")
+    if not _parallel.isdigit():
+        raise ImproperlyConfigured(
+            f"HAVEN_DB_PARALLEL_WORKERS must be a whole number of workers, not {_parallel!r}.")
+    _db.setdefault("OPTIONS", {})
+    _db["OPTIONS"]["options"] = (f"-c max_parallel_workers_per_gather={int(_parallel)} "
+                                 + _db["OPTIONS"].get("options", "")).strip()
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -79,8 +79,8 @@ def _name_search(actor: Any, q: str, qs: QuerySet[Case], *, filtered: bool) -> C
     """Cases among ``qs`` with a member whose blind index holds every word of ``q`` (or its
     phone number).
 
-    The matching people are read first, at most ``SEARCH_IDS`` of them
-    (``PersonSearch.person_ids``). Up to that many, their cases are fetched by key. A name
+    The matching people's memberships are read first, at most ``SEARCH_IDS`` of them
+    (``PersonSearch.queries``). Up to that many, their cases are fetched by key. A name
     more common than that (a first name alone, in a large organization) is instead checked
     case by case as the list walks its queue by triage, which fills a page after a few
     hundred cases; the list then says that more than ``SEARCH_IDS`` people match and goes at
@@ -93,11 +93,16 @@ def _name_search(actor: Any, q: str, qs: QuerySet[Case], *, filtered: bool) -> C
     search = people_selectors.person_search(actor, q)
     if search is None:
         return CaseSearch(qs.none())
-    people = search.person_ids(SEARCH_IDS + 1)
+    # The matching people's memberships, straight from the (person, case) index: the people's
+    # ids never travel to Python and back. A person is rarely in two households, so this is
+    # about the number of people.
+    rows: list[Any] = []
+    for people in search.queries():
+        rows += Member.objects.filter(person_id__in=people).order_by().values_list(
+            "case_id", flat=True)[:SEARCH_IDS + 1]
     everything = not filtered and policy.has_perm(actor, Perm.CASE_SUPERVISE)
-    if len(people) <= SEARCH_IDS:
-        found = list(dict.fromkeys(Member.objects.filter(person_id__in=people).order_by()
-                                   .values_list("case_id", flat=True)))
+    if len(rows) <= SEARCH_IDS:
+        found = list(dict.fromkeys(rows))
         return CaseSearch(qs.filter(pk__in=found), len(found) if everything else None,
                           cap=SEARCH_IDS)
     has_match = Exists(Member.objects.filter(search.matches(OuterRef("person_id")),

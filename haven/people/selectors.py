@@ -35,7 +35,7 @@ class PersonSearch:
     """A name or phone search through the blind index, in the two shapes callers need.
 
     Digests are keyed per organization, so they match only its people, and the values are
-    never decrypted. ``person_ids`` finds the people: with one word, a range of the
+    never decrypted. ``queries`` finds the people: with one word, a range of the
     (kind, digest, person) index; with several, from the rarest word's range, each person
     checked for the other words in the (person, kind, digest) index, which stops after
     ``limit`` matches — unless even the rarest word is common (``common``: at least
@@ -51,9 +51,10 @@ class PersonSearch:
     phone: bytes | None
     common: bool = False
 
-    def person_ids(self, limit: int | None = None) -> list[UUID]:
-        """The matching people's ids, each once: at most ``limit`` found by name, and as many
-        again by phone number."""
+    def queries(self) -> list[QuerySet[Any]]:
+        """The matches as subqueries of ``person_id`` values: by name, and by phone number
+        when the query looks like one. Each is fast on its own; an OR of them is not (the
+        database would check every row against both)."""
 
         def token(digest: bytes) -> QuerySet[Any]:
             return PersonIndex.objects.filter(kind=IndexKind.NAME, digest=digest).values_list(
@@ -65,11 +66,16 @@ class PersonSearch:
             found = found.filter(person_id__in=token(digest)) if self.common else found.filter(
                 Exists(PersonIndex.objects.filter(person_id=OuterRef("person_id"),
                                                   kind=IndexKind.NAME, digest=digest)))
-        ids = list(found if limit is None else found[:limit])
-        if self.phone is not None:
-            phone = PersonIndex.objects.filter(kind=IndexKind.PHONE, digest=self.phone
-                                               ).values_list("person_id", flat=True)
-            ids += list(phone if limit is None else phone[:limit])
+        if self.phone is None:
+            return [found]
+        return [found, PersonIndex.objects.filter(kind=IndexKind.PHONE, digest=self.phone
+                                                  ).values_list("person_id", flat=True)]
+
+    def person_ids(self, limit: int | None = None) -> list[UUID]:
+        """The matching people's ids, each once: at most ``limit`` of each query's."""
+        ids: list[UUID] = []
+        for query in self.queries():
+            ids += list(query if limit is None else query[:limit])
         return list(dict.fromkeys(ids))
 
     def matches(self, person: Any) -> Q:
