@@ -95,3 +95,14 @@ logconfig_dict = {
 
 def on_starting(server: object) -> None:
     (_data_dir / "run").mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+def post_worker_init(worker: object) -> None:
+    """Once a worker has loaded Django, move everything allocated so far (modules, URL
+    patterns, settings) out of the garbage collector's way: a full collection then scans only
+    what requests allocate. At a million people a search that reads 1,600 ids set off full
+    collections that added up to 55 ms of CPU to one request in twenty."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

@@ -31,3 +31,15 @@ def test_a_bad_thread_count_stops_the_server(reload_conf: pytest.MonkeyPatch) ->
     reload_conf.setenv("HAVEN_WORKER_THREADS", "eight")
     with pytest.raises(RuntimeError, match="HAVEN_WORKER_THREADS"):
         importlib.reload(gunicorn_conf)
+
+
+def test_worker_freezes_what_it_loaded(reload_conf: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from haven import gunicorn_conf
+
+    try:
+        gunicorn_conf.post_worker_init(object())
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
