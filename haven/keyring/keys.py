@@ -410,6 +410,18 @@ def prefetch(instances: Iterable[Model]) -> None:
                 _attach(instance, unwrapped, from_cache=owner in hits)
 
 
+def readable(instances: Iterable[Model]) -> list[Model]:
+    """``prefetch`` the instances' keys, then those of them whose fields can be read: an
+    instance whose key was destroyed (its owner is being erased) is left out."""
+    from haven.keyring.fields import bench_plaintext
+
+    instances = list(instances)
+    prefetch(instances)
+    if bench_plaintext():
+        return instances
+    return [i for i in instances if i.__dict__.get(DK_ATTR) is not None]
+
+
 def blind_indexes(context: str, values: Sequence[str]) -> list[bytes]:
     """HMAC-SHA256 digests of normalized ``values``, computed by the agent under a key
     derived for ``context`` (an organization and a field kind), so equal values in two

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db import transaction
 
@@ -101,8 +101,7 @@ def people_reindex(*, batch: int = REINDEX_BATCH) -> int:
         if not people:
             break
         last = people[-1].pk
-        keys.prefetch(people)
-        readable = [p for p in people if p.__dict__.get(keys.DK_ATTR) is not None]
+        readable = cast("list[Person]", keys.readable(people))
         rows = _index_rows(readable)
         with transaction.atomic():
             PersonIndex.objects.filter(person__in=readable).delete()
