@@ -9,16 +9,20 @@ Haven makes an access decision.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from haven.access.permissions import Perm
 from haven.access.roles import Role
 from haven.core.errors import Forbidden, NotFound
 
 if TYPE_CHECKING:
-    from django.db.models import QuerySet
+    from django.db.models import Model, QuerySet
 
     from haven.accounts.models import User
+
+
+_M = TypeVar("_M", bound="Model")
 
 
 class _Actor(Protocol):
@@ -164,10 +168,26 @@ def role_perms(user: Any) -> frozenset[Perm]:
     return ROLE_PERMISSIONS.get(role, frozenset()) if role else frozenset()
 
 
+# Records without an organization of their own belong to their parent's: a person's file to
+# the person, a household membership to its case, and so on.
+_PARENT: dict[str, str] = {
+    "cases.Member": "case",
+    "cases.PersonProfile": "person",
+    "cases.Referral": "case",
+    "housing.Placement": "case",
+    "intake.Message": "request",
+    "people.PersonFile": "person",
+}
+
+
 def _org_of(obj: Any) -> Any:
     meta = getattr(obj, "_meta", None)
-    if meta is not None and meta.label == "accounts.Organization":
-        return obj.pk
+    if meta is not None:
+        if meta.label == "accounts.Organization":
+            return obj.pk
+        parent = _PARENT.get(meta.label)
+        if parent is not None:
+            return _org_of(getattr(obj, parent))
     return getattr(obj, "organization_id", None)
 
 
@@ -214,7 +234,7 @@ def users_visible_to(user: User, qs: QuerySet[User]) -> QuerySet[User]:
     return qs.filter(pk=user.pk)
 
 
-def org_scoped(user: Any, perm: Perm, qs: QuerySet[Any]) -> QuerySet[Any]:
+def org_scoped(user: Any, perm: Perm, qs: QuerySet[_M]) -> QuerySet[_M]:
     """Records of the user's organization when the role grants ``perm``; else nothing."""
     if perm not in role_perms(user):
         return qs.none()
@@ -275,15 +295,83 @@ def _case_record_rule(user: Any, perm: Perm, obj: Any) -> bool:
     return _case_rule(user, perm, obj.case)
 
 
+# --- people and what hangs off them (haven.people, haven.cases) -----------------------------------
+#
+# A person is visible exactly when one of their cases is: a caseworker sees the people of the
+# cases assigned to them, an operator those of the cases they opened, a verifier those of the
+# cases sent to them; a coordinator every person of the organization, including people who
+# belong to no case (yet) and the people of suspended or suspect cases. Partners and auditors
+# see no person at all (they lack ``person:read``). Files and profiles follow their person.
+
+
+def _reaches_person(user: Any, person: Any) -> bool:
+    perms = role_perms(user)
+    if Perm.PERSON_READ not in perms:
+        return False
+    if Perm.CASE_SUPERVISE in perms:
+        return True
+    from haven.cases.models import Case
+
+    return bool(cases_visible_to(user, Case.objects.filter(members__person=person)).exists())
+
+
+def _person_rule(user: Any, perm: Perm, person: Any) -> bool:
+    return _reaches_person(user, person)
+
+
+def _person_record_rule(user: Any, perm: Perm, obj: Any) -> bool:
+    """A person's file or profile is reachable exactly when the person is."""
+    return _reaches_person(user, obj.person)
+
+
+def _member_rule(user: Any, perm: Perm, member: Any) -> bool:
+    """A household membership names a person and their relationships: it needs
+    ``person:read`` and the case."""
+    return Perm.PERSON_READ in role_perms(user) and _case_rule(user, perm, member.case)
+
+
+def _referral_rule(user: Any, perm: Perm, referral: Any) -> bool:
+    """A referral is seen by those who manage referrals (coordinators) and by the liaison it
+    is addressed to while it is active and its case may be shared."""
+    if Perm.REFERRAL_MANAGE in role_perms(user):
+        return True
+    return bool(referral.liaison_id == user.pk and referral.active
+                and _reaches_case(user, referral.case))
+
+
+def _placement_rule(user: Any, perm: Perm, placement: Any) -> bool:
+    """Where a person lives: the case's team, and only roles that may read shelters at all."""
+    return Perm.SHELTER_READ in role_perms(user) and _case_rule(user, perm, placement.case)
+
+
+def _request_rule(user: Any, perm: Perm, request: Any) -> bool:
+    """An intake request goes to the organization's hotline as a whole: every role that may
+    read requests (operators, coordinators) sees all of its organization's. The role table
+    already said yes and the organization matches; nothing narrows it further."""
+    return True
+
+
+def _message_rule(user: Any, perm: Perm, message: Any) -> bool:
+    return _request_rule(user, perm, message.request)
+
+
 _OBJECT_RULES: dict[str, Any] = {
     "cases.Case": _case_rule,
+    "cases.Member": _member_rule,
+    "cases.PersonProfile": _person_record_rule,
+    "cases.Referral": _referral_rule,
+    "housing.Placement": _placement_rule,
+    "intake.Message": _message_rule,
+    "intake.Request": _request_rule,
     "pathways.Application": _case_record_rule,
     "pathways.DossierExport": _case_record_rule,
     "pathways.Travel": _case_record_rule,
+    "people.Person": _person_rule,
+    "people.PersonFile": _person_record_rule,
 }
 
 
-def cases_visible_to(user: Any, qs: QuerySet[Any]) -> QuerySet[Any]:
+def cases_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
     """The cases ``user`` may see: the queryset form of ``_reaches_case``."""
     from django.db.models import Exists, OuterRef
 
@@ -310,7 +398,7 @@ def cases_visible_to(user: Any, qs: QuerySet[Any]) -> QuerySet[Any]:
     return qs.none()
 
 
-def case_records_visible_to(user: Any, perm: Perm, qs: QuerySet[Any]) -> QuerySet[Any]:
+def case_records_visible_to(user: Any, perm: Perm, qs: QuerySet[_M]) -> QuerySet[_M]:
     """Records with a ``case`` (applications, travels, dossier exports) that ``user`` may
     see: the role must grant ``perm`` and the case must be visible (``cases_visible_to``).
     A supervisor's filter is the organization alone, so no case subquery is paid for."""
@@ -322,6 +410,106 @@ def case_records_visible_to(user: Any, perm: Perm, qs: QuerySet[Any]) -> QuerySe
     if Perm.CASE_SUPERVISE in role_perms(user):
         return qs
     return qs.filter(case__in=cases_visible_to(user, Case.objects.all()).values("pk"))
+
+
+def people_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
+    """The people ``user`` may see (the queryset form of ``_reaches_person``): everyone of the
+    organization for a coordinator; else those with a membership in a case that
+    ``cases_visible_to`` lets the user see; nobody without ``person:read``."""
+    from django.db.models import Exists, OuterRef
+
+    from haven.cases.models import Case, Member
+
+    perms = role_perms(user)
+    if Perm.PERSON_READ not in perms:
+        return qs.none()
+    qs = qs.filter(organization_id=user.organization_id)
+    if Perm.CASE_SUPERVISE in perms:
+        return qs
+    cases = cases_visible_to(user, Case.objects.all()).values("pk")
+    return qs.filter(Exists(Member.objects.filter(person=OuterRef("pk"), case__in=cases)))
+
+
+def _visible_people_ids(user: Any) -> QuerySet[Any]:
+    from haven.people.models import Person
+
+    return people_visible_to(user, Person.objects.all()).values("pk")
+
+
+def person_files_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
+    """Files of the people ``user`` may see (``people_visible_to``)."""
+    if Perm.PERSON_READ not in role_perms(user):
+        return qs.none()
+    return qs.filter(person__in=_visible_people_ids(user))
+
+
+def profiles_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
+    """Profiles (birth date, story, …) of the people ``user`` may see."""
+    if Perm.PERSON_READ not in role_perms(user):
+        return qs.none()
+    return qs.filter(person__in=_visible_people_ids(user))
+
+
+def members_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
+    """Household memberships of the cases ``user`` may see, for roles with ``person:read``
+    (a partner liaison sees a referred case, never its household)."""
+    from haven.cases.models import Case
+
+    perms = role_perms(user)
+    if Perm.PERSON_READ not in perms:
+        return qs.none()
+    if Perm.CASE_SUPERVISE in perms:
+        return qs.filter(case__organization_id=user.organization_id)
+    return qs.filter(case__in=cases_visible_to(user, Case.objects.all()).values("pk"))
+
+
+def referrals_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
+    """Every referral of the organization for those who manage referrals; for a partner
+    liaison the active referrals addressed to them whose case they may see; else none."""
+    from haven.cases.models import Case
+
+    if Perm.REFERRAL_MANAGE in role_perms(user):
+        return qs.filter(case__organization_id=user.organization_id)
+    if Perm.CASE_READ not in role_perms(user):
+        return qs.none()
+    return qs.filter(liaison=user, active=True,
+                     case__in=cases_visible_to(user, Case.objects.all()).values("pk"))
+
+
+def placements_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
+    """Placements (who lives in which shelter) of the cases ``user`` may see, for roles that
+    may read shelters."""
+    from haven.cases.models import Case
+
+    perms = role_perms(user)
+    if Perm.SHELTER_READ not in perms or Perm.CASE_READ not in perms:
+        return qs.none()
+    if Perm.CASE_SUPERVISE in perms:
+        return qs.filter(case__organization_id=user.organization_id)
+    return qs.filter(case__in=cases_visible_to(user, Case.objects.all()).values("pk"))
+
+
+def requests_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
+    """Intake requests of the organization, for roles that read requests (``_request_rule``)."""
+    return org_scoped(user, Perm.REQUEST_READ, qs)
+
+
+def messages_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
+    """Messages of the requests ``user`` may see."""
+    from haven.intake.models import Request
+
+    return qs.filter(request__in=requests_visible_to(user, Request.objects.all()).values("pk"))
+
+
+def outcomes_stuck_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
+    """The applications the outcomes board may name one by one ("stuck longest": case number,
+    pathway, stage). Figures are aggregates and go to every role with ``outcomes:read``; a
+    row naming a case goes only to someone who may see that case's applications — a
+    coordinator all of them, an auditor none (finding: an auditor was shown a
+    coordinator-only case and its pathway)."""
+    if Perm.OUTCOMES_READ not in role_perms(user):
+        return qs.none()
+    return case_records_visible_to(user, Perm.APPLICATION_READ, qs)
 
 
 def may_see_route(user: Any, travel: Any) -> bool:
@@ -377,3 +565,169 @@ def may_approve_verification(user: Any, verification: Any) -> bool:
     case = verification.case
     return (has_perm(user, Perm.VERIFICATION_APPROVE, case)
             and user.pk not in {verification.verifier_id, case.opened_by_id})
+
+
+# --- field projections ---------------------------------------------------------------------------
+#
+# A partial view is built from an allow-list: what a role sees of a record is named here and
+# everything else is withheld (None on a page, null in the API). Which view of a case a user
+# gets follows from their permissions, not from role names:
+#
+#   FULL      may reveal people (coordinators, a case's caseworker and verifiers): every field.
+#   OPENER    may read people but not reveal them (the hotline operator who opened the case):
+#             what following up the case needs — number, status, type, priority, who opened
+#             it and who works on it — and not its risk, triage, verification outcome, review
+#             date, confidential-field markers, housing or history.
+#   REFERRAL  may read cases but no people (a partner liaison): the case number and exactly
+#             the fields the referral shares.
+#   NONE      may read no case (an auditor: ids and states in the audit log, aggregate figures).
+
+
+class CaseView(StrEnum):
+    FULL = "full"
+    OPENER = "opener"
+    REFERRAL = "referral"
+    NONE = "none"
+
+
+def case_view_of(user: Any) -> CaseView:
+    """Which projection of a case ``user`` gets (see above)."""
+    perms = role_perms(user)
+    if Perm.CASE_READ not in perms:
+        return CaseView.NONE
+    if Perm.PERSON_READ not in perms:
+        return CaseView.REFERRAL
+    if Perm.PERSON_REVEAL not in perms:
+        return CaseView.OPENER
+    return CaseView.FULL
+
+
+_CASE_OPENER_FIELDS = frozenset({
+    "id", "number", "status", "paused_from", "closure_reason", "closed_at", "case_type",
+    "priority", "assigned_to", "opened_by", "created_at", "updated_at", "version",
+})
+CASE_FIELDS: dict[CaseView, frozenset[str]] = {
+    CaseView.FULL: _CASE_OPENER_FIELDS | {"risk_level", "triage_score", "verification_outcome",
+                                          "next_review", "summary"},
+    CaseView.OPENER: _CASE_OPENER_FIELDS,
+    CaseView.REFERRAL: frozenset({"id", "number"}),
+    CaseView.NONE: frozenset(),
+}
+# The referral's shared fields that are the case's own attributes; the others (household
+# size, the principal's nationality and languages) are computed by the cases selectors.
+REFERRAL_CASE_ATTRIBUTES = frozenset({"status", "priority", "case_type"})
+
+MEMBER_FIELDS: dict[CaseView, frozenset[str]] = {
+    CaseView.FULL: frozenset({"id", "case", "person", "relationship", "is_principal",
+                              "travels_with", "confidential_fields", "confidential",
+                              "created_at"}),
+    CaseView.OPENER: frozenset({"id", "case", "person_id", "relationship", "is_principal",
+                                "travels_with", "created_at"}),
+    CaseView.REFERRAL: frozenset(),
+    CaseView.NONE: frozenset(),
+}
+VERIFICATION_FIELDS: dict[CaseView, frozenset[str]] = {
+    CaseView.FULL: frozenset({"id", "case", "verifier", "requested_by", "state", "outcome",
+                              "methods", "method_list", "narrative", "red_flags",
+                              "submitted_at", "approved_by", "approved_at", "created_at"}),
+    CaseView.OPENER: frozenset({"id", "case", "verifier", "state", "created_at"}),
+    CaseView.REFERRAL: frozenset(),
+    CaseView.NONE: frozenset(),
+}
+# Parts of the case page beyond what permissions already gate (notes, tasks, documents).
+CASE_SECTIONS: dict[CaseView, frozenset[str]] = {
+    CaseView.FULL: frozenset({"people", "verification", "risk", "housing", "history"}),
+    CaseView.OPENER: frozenset({"people", "verification"}),
+    CaseView.REFERRAL: frozenset({"shared"}),
+    CaseView.NONE: frozenset(),
+}
+
+
+class Projection:
+    """A read-only view of ``obj`` through an allow-list of attribute names.
+
+    An allowed name reads through, and so do its forms ``<name>_id`` (a foreign key's id),
+    ``get_<name>_display`` and, for ``id``, ``pk``; any other name reads as None. Pages and
+    API schemas read the records of partial views through it, so a field that nobody listed
+    cannot be shown by mistake — a template that forgets a condition shows a blank.
+    """
+
+    __slots__ = ("_fields", "_obj")
+
+    def __init__(self, obj: Any, fields: frozenset[str]) -> None:
+        object.__setattr__(self, "_obj", obj)
+        object.__setattr__(self, "_fields", fields)
+
+    def allows(self, name: str) -> bool:
+        fields = self._fields
+        if name in fields or (name == "pk" and "id" in fields):
+            return True
+        if name.endswith("_id") and name[:-3] in fields:
+            return True
+        return name.startswith("get_") and name.endswith("_display") and name[4:-8] in fields
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or not self.allows(name):
+            return None
+        return getattr(self._obj, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a projection is read-only")
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to the record it shows (and to any projection of it): which record it is
+        is not withheld, only its fields."""
+        if isinstance(other, Projection):
+            other = other._obj
+        return bool(self._obj == other)
+
+    def __hash__(self) -> int:
+        return hash(self._obj)
+
+    def __repr__(self) -> str:
+        return f"<projection of {self._obj!r}: {sorted(self._fields)}>"
+
+
+def project(obj: Any, fields: frozenset[str]) -> Projection:
+    """``obj`` seen through ``fields`` (``Projection``)."""
+    return Projection(obj, fields)
+
+
+def case_fields(user: Any, shared: Any = ()) -> frozenset[str]:
+    """The case attributes ``user`` may see: ``CASE_FIELDS`` of their view, and for a partner
+    liaison also those of the referral's ``shared`` fields that are case attributes."""
+    view = case_view_of(user)
+    fields = CASE_FIELDS[view]
+    if view == CaseView.REFERRAL:
+        fields |= REFERRAL_CASE_ATTRIBUTES & set(shared)
+    return fields
+
+
+def project_case(user: Any, case: Any, shared: Any = ()) -> Projection:
+    """``case`` as ``user`` may see it; ``shared``: the fields of the liaison's referral
+    (``referral_shared_fields``)."""
+    return Projection(case, case_fields(user, shared))
+
+
+def referral_shared_fields(user: Any, cases: Any) -> dict[Any, list[str]]:
+    """For a partner liaison: each case's shared fields, from the active referral addressed to
+    them (one query for the whole list); empty for everyone else."""
+    from haven.cases.models import Referral
+
+    if case_view_of(user) != CaseView.REFERRAL:
+        return {}
+    ids = [case.pk for case in cases]
+    rows = referrals_visible_to(user, Referral.objects.filter(case_id__in=ids)).order_by(
+        "created_at").values_list("case_id", "shared_fields")
+    shared: dict[Any, list[str]] = {}
+    for case_id, fields in rows:  # two active referrals to one liaison: the union
+        known = shared.setdefault(case_id, [])
+        known += [f for f in fields.split(",") if f and f not in known]
+    return shared
+
+
+def case_filterable(user: Any) -> frozenset[str]:
+    """Which case attributes a list may filter and sort on for ``user``: only those their
+    view shows on *every* case they can see, so a filter cannot tell them a withheld value
+    (a liaison filtering by risk would learn each case's risk by elimination)."""
+    return CASE_FIELDS[case_view_of(user)]

@@ -91,22 +91,32 @@ class TaskFilter(Schema):
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
+WITHHELD = " Null when the token's role does not see it (docs/cases.md, “Who sees what”)."
+
+
 class CaseOut(Schema):
+    """A case as the token's user may see it: every field outside their projection is null
+    (an operator gets no risk, triage, verification outcome or review date; a partner liaison
+    only the id, the number and what the referral shares)."""
+
     id: UUID
     number: str
-    status: CaseStatus
-    paused_from: str
-    case_type: CaseType
-    priority: Priority
-    risk_level: str
-    triage_score: int
-    verification_outcome: str
-    assigned_to_id: UUID | None
-    opened_by_id: UUID | None
-    next_review: date | None
-    created_at: datetime
-    version: int = Field(description="Send it back with an edit: an edit made on top of an "
-                                     "older version is refused with 409 `stale`.")
+    status: CaseStatus | None = Field(description="The status." + WITHHELD)
+    paused_from: str | None = Field(description="Where an on-hold or suspended case resumes."
+                                    + WITHHELD)
+    case_type: CaseType | None = Field(description="The type." + WITHHELD)
+    priority: Priority | None = Field(description="The priority." + WITHHELD)
+    risk_level: str | None = Field(description="The latest risk assessment's level." + WITHHELD)
+    triage_score: int | None = Field(description="Higher is more urgent." + WITHHELD)
+    verification_outcome: str | None = Field(description="The verification's finding."
+                                             + WITHHELD)
+    assigned_to_id: UUID | None = Field(description="The caseworker (null when unassigned)."
+                                        + WITHHELD)
+    opened_by_id: UUID | None = Field(description="Who opened it." + WITHHELD)
+    next_review: date | None = Field(description="The next risk review." + WITHHELD)
+    created_at: datetime | None = Field(description="When it was opened." + WITHHELD)
+    version: int | None = Field(description="Send it back with an edit: an edit made on top of "
+                                "an older version is refused with 409 `stale`." + WITHHELD)
 
 
 class CaseUpdateIn(Schema):
@@ -124,13 +134,26 @@ class MemberOut(Schema):
     relationship: Relationship
     is_principal: bool
     travels_with: bool
-    confidential: list[str]
+    confidential: list[str] | None = Field(description="Fields not to be disclosed to the "
+                                           "other members." + WITHHELD)
+
+
+class SharedOut(Schema):
+    """What a referral shares with a partner liaison; a field it does not share is null."""
+
+    status: CaseStatus | None = None
+    priority: Priority | None = None
+    case_type: CaseType | None = None
+    household_size: int | None = Field(default=None, description="Members who travel.")
+    nationality: str | None = Field(default=None, description="The principal's.")
+    languages: str | None = Field(default=None, description="The principal's.")
 
 
 class CaseDetailOut(CaseOut):
-    members: list[MemberOut] = []
-    shared: dict[str, Any] = Field(default={}, description="For a partner liaison: the fields "
-                                   "the referral shares; every other field is withheld.")
+    members: list[MemberOut] = Field(default=[], description="The household; empty for a "
+                                     "partner liaison, who sees no person.")
+    shared: SharedOut | None = Field(default=None, description="For a partner liaison: "
+                                     "the fields the referral shares. Null for staff.")
 
 
 class TransitionIn(Schema):
@@ -178,7 +201,7 @@ class ApproveIn(Schema):
 class VerificationOut(Schema):
     id: UUID
     state: str
-    outcome: str
+    outcome: str | None = Field(description="The finding." + WITHHELD)
     verifier_id: UUID
 
 
@@ -257,15 +280,29 @@ class PlacementTransitionIn(Schema):
     end_reason: EndReason | None = None
 
 
+def _case_out(actor: User, case: Case, shared: dict[str, Any] | None = None) -> CaseOut:
+    """``case`` through the actor's projection (``policy.project_case``): withheld fields null."""
+    shown = policy.project_case(actor, case, shared=list(shared or {}))
+    return CaseOut(**{name: getattr(shown, name) for name in CaseOut.model_fields})
+
+
 def _detail(actor: User, case: Case) -> CaseDetailOut:
-    out = CaseDetailOut.model_validate(case, from_attributes=True)
-    if policy.case_referral_only(actor):
+    if policy.case_view_of(actor) == policy.CaseView.REFERRAL:
         view = selectors.case_view(actor=actor, case=case)
-        return out.model_copy(update={"shared": view.shared})
-    members = [MemberOut(id=m.pk, person_id=m.person_id, relationship=Relationship(m.relationship),
-                         is_principal=m.is_principal, travels_with=m.travels_with,
-                         confidential=m.confidential) for m in case.members.all()]
-    return out.model_copy(update={"members": members})
+        return CaseDetailOut(**_case_out(actor, case, view.shared).model_dump(),
+                             shared=SharedOut(**view.shared))
+    fields = policy.MEMBER_FIELDS[policy.case_view_of(actor)]
+    members = [policy.project(m, fields) for m in selectors.case_members(actor=actor, case=case)]
+    return CaseDetailOut(**_case_out(actor, case).model_dump(), members=[
+        MemberOut(id=m.id, person_id=m.person_id, relationship=Relationship(m.relationship),
+                  is_principal=m.is_principal, travels_with=m.travels_with,
+                  confidential=m.confidential) for m in members])
+
+
+def _verification(actor: User, verification: Any) -> VerificationOut:
+    shown = policy.project(verification, policy.VERIFICATION_FIELDS[policy.case_view_of(actor)])
+    return VerificationOut(id=shown.id, state=shown.state, outcome=shown.outcome,
+                           verifier_id=shown.verifier_id)
 
 
 def _note(note: Note) -> NoteOut:
@@ -285,13 +322,17 @@ def _task(task: Task) -> TaskOut:
 
 
 @router.get("", response=list[CaseOut],
-            summary="List cases, most urgent first; search by name or phone (any script) or number")
+            summary="List your cases, most urgent first; search by name or phone (any script) "
+                    "or number; filters on fields your role does not see are ignored")
 @api_requires(Perm.CASE_READ)
-def case_list(request: HttpRequest, filters: Query[CaseFilter]) -> list[Case]:
+def case_list(request: HttpRequest, filters: Query[CaseFilter]) -> list[CaseOut]:
     f = filters
-    qs = selectors.case_list(actor=api_actor(request), q=f.q, status=f.status,
-                             priority=f.priority, risk=f.risk, assignee=f.assignee)
-    return list(qs[f.offset: f.offset + f.limit])
+    actor = api_actor(request)
+    qs = selectors.case_list(actor=actor, q=f.q, status=f.status, priority=f.priority,
+                             risk=f.risk, assignee=f.assignee)
+    cases = list(qs[f.offset: f.offset + f.limit])
+    shared = selectors.referral_shared(actor=actor, cases=cases)
+    return [_case_out(actor, case, shared.get(case.pk)) for case in cases]
 
 
 @router.post("", response={201: CaseDetailOut}, summary="Open a case with its principal")
@@ -312,38 +353,43 @@ def case_get(request: HttpRequest, case_id: UUID) -> CaseDetailOut:
 @router.patch("/{case_id}", response=CaseOut,
               summary="Change priority, type or summary (409 `stale` if edited meanwhile)")
 @api_requires(Perm.CASE_UPDATE)
-def case_update(request: HttpRequest, case_id: UUID, payload: CaseUpdateIn) -> Case:
-    return services.case_update(actor=api_actor(request), case=_case(request, case_id),
-                                **payload.dict(exclude_unset=True))
+def case_update(request: HttpRequest, case_id: UUID, payload: CaseUpdateIn) -> CaseOut:
+    actor = api_actor(request)
+    return _case_out(actor, services.case_update(actor=actor, case=_case(request, case_id),
+                                                 **payload.dict(exclude_unset=True)))
 
 
 @router.post("/{case_id}/transition", response=CaseOut,
              summary="Move a case along its lifecycle (409 with the reason if not allowed)")
 @api_requires(Perm.CASE_TRANSITION)
-def case_transition(request: HttpRequest, case_id: UUID, payload: TransitionIn) -> Case:
-    return services.case_transition(actor=api_actor(request), case=_case(request, case_id),
-                                    to=payload.to, closure_reason=payload.closure_reason or "")
+def case_transition(request: HttpRequest, case_id: UUID, payload: TransitionIn) -> CaseOut:
+    actor = api_actor(request)
+    return _case_out(actor, services.case_transition(
+        actor=actor, case=_case(request, case_id), to=payload.to,
+        closure_reason=payload.closure_reason or ""))
 
 
 @router.post("/{case_id}/assign", response=CaseOut, summary="Assign or reassign the caseworker")
 @api_requires(Perm.CASE_ASSIGN)
-def case_assign(request: HttpRequest, case_id: UUID, payload: AssignIn) -> Case:
+def case_assign(request: HttpRequest, case_id: UUID, payload: AssignIn) -> CaseOut:
     actor = api_actor(request)
     case = _case(request, case_id)
-    return services.case_assign(actor=actor, case=case,
-                                assignee=_user(actor, payload.assignee_id, "assignee_id"))
+    return _case_out(actor, services.case_assign(
+        actor=actor, case=case, assignee=_user(actor, payload.assignee_id, "assignee_id")))
 
 
 @router.post("/{case_id}/members", response={201: MemberOut}, summary="Add a household member")
 @api_requires(Perm.CASE_UPDATE)
 def member_add(request: HttpRequest, case_id: UUID, payload: MemberIn) -> Status[MemberOut]:
-    member = services.member_add(actor=api_actor(request), case=_case(request, case_id),
+    actor = api_actor(request)
+    member = services.member_add(actor=actor, case=_case(request, case_id),
                                  **payload.model_dump())
+    shown = policy.project(member, policy.MEMBER_FIELDS[policy.case_view_of(actor)])
     return Status(201, MemberOut(id=member.pk, person_id=member.person_id,
                                  relationship=Relationship(member.relationship),
                                  is_principal=member.is_principal,
                                  travels_with=member.travels_with,
-                                 confidential=member.confidential))
+                                 confidential=shown.confidential))
 
 
 @router.post("/{case_id}/people/{person_id}/reveal", response=RevealOut,
@@ -351,9 +397,10 @@ def member_add(request: HttpRequest, case_id: UUID, payload: MemberIn) -> Status
 @api_requires(Perm.PERSON_REVEAL)
 def person_reveal(request: HttpRequest, case_id: UUID, person_id: UUID, payload: RevealIn
                   ) -> RevealOut:
+    actor = api_actor(request)
     case = _case(request, case_id)
-    member = selectors.member_get(case=case, person_id=person_id)
-    value = services.person_reveal(actor=api_actor(request), case=case, person=member.person,
+    member = selectors.member_get(actor=actor, case=case, person_id=person_id)
+    value = services.person_reveal(actor=actor, case=case, person=member.person,
                                    field=payload.field)
     return RevealOut(field=payload.field, value=value)
 
@@ -367,41 +414,43 @@ def verification_request(request: HttpRequest, case_id: UUID, payload: Verificat
     verification = services.verification_request(
         actor=actor, case=_case(request, case_id),
         verifier=_user(actor, payload.verifier_id, "verifier_id"))
-    return Status(201, VerificationOut.model_validate(verification, from_attributes=True))
+    return Status(201, _verification(actor, verification))
 
 
 @router.post("/{case_id}/verification/{verification_id}/submit", response=VerificationOut,
              summary="The verifier's finding; “verified” then awaits a coordinator's approval")
 @api_requires(Perm.VERIFICATION_SUBMIT)
 def verification_submit(request: HttpRequest, case_id: UUID, verification_id: UUID,
-                        payload: VerificationSubmitIn) -> Any:
+                        payload: VerificationSubmitIn) -> VerificationOut:
+    actor = api_actor(request)
     case = _case(request, case_id)
     verification = selectors.verification_get(case=case, verification_id=verification_id)
-    return services.verification_submit(actor=api_actor(request), verification=verification,
-                                        outcome=payload.outcome,
-                                        methods=[str(m) for m in payload.methods],
-                                        narrative=payload.narrative,
-                                        red_flags=payload.red_flags)
+    return _verification(actor, services.verification_submit(
+        actor=actor, verification=verification, outcome=payload.outcome,
+        methods=[str(m) for m in payload.methods], narrative=payload.narrative,
+        red_flags=payload.red_flags))
 
 
 @router.post("/{case_id}/verification/{verification_id}/approve", response=VerificationOut,
              summary="A second person (a coordinator) approves “verified”, or returns it")
 @api_requires(Perm.VERIFICATION_APPROVE)
 def verification_approve(request: HttpRequest, case_id: UUID, verification_id: UUID,
-                         payload: ApproveIn) -> Any:
+                         payload: ApproveIn) -> VerificationOut:
+    actor = api_actor(request)
     case = _case(request, case_id)
     verification = selectors.verification_get(case=case, verification_id=verification_id)
-    return services.verification_approve(actor=api_actor(request), verification=verification,
-                                         approve=payload.approve)
+    return _verification(actor, services.verification_approve(
+        actor=actor, verification=verification, approve=payload.approve))
 
 
 @router.post("/{case_id}/risk", response={201: CaseOut}, summary="Record a risk assessment")
 @api_requires(Perm.RISK_ASSESS)
-def risk_assess(request: HttpRequest, case_id: UUID, payload: RiskIn) -> Status[Case]:
+def risk_assess(request: HttpRequest, case_id: UUID, payload: RiskIn) -> Status[CaseOut]:
+    actor = api_actor(request)
     case = _case(request, case_id)
-    services.risk_assess(actor=api_actor(request), case=case, **payload.model_dump())
+    services.risk_assess(actor=actor, case=case, **payload.model_dump())
     case.refresh_from_db()
-    return Status(201, case)
+    return Status(201, _case_out(actor, case))
 
 
 @router.get("/{case_id}/notes", response=list[NoteOut],
@@ -437,7 +486,7 @@ def placement_add(request: HttpRequest, case_id: UUID, payload: PlacementIn
                   ) -> Status[PlacementOut]:
     actor = api_actor(request)
     case = _case(request, case_id)
-    member = selectors.member_get(case=case, person_id=payload.person_id)
+    member = selectors.member_get(actor=actor, case=case, person_id=payload.person_id)
     shelter = housing_selectors.shelter_get(actor=actor, pk=payload.shelter_id)
     placement = housing_services.placement_create(actor=actor, case=case, person=member.person,
                                                   shelter=shelter, planned_in=payload.planned_in)

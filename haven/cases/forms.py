@@ -52,10 +52,24 @@ class CaseFilterForm(forms.Form):
     risk = forms.ChoiceField(label=_("Risk"), choices=BLANK + RiskLevel.choices, required=False)
     assignee = forms.ChoiceField(label=_("Assignee"), required=False)
 
-    def __init__(self, *args: Any, staff: Any = (), **kwargs: Any) -> None:
+    # Each filter, and the case field it reveals by elimination.
+    REVEALS = {"status": "status", "priority": "priority", "risk": "risk_level",
+               "assignee": "assigned_to"}
+
+    def __init__(self, *args: Any, staff: Any = (), fields: Any = None,
+                 search_people: bool = True, **kwargs: Any) -> None:
+        """``fields``: the case fields the user's projection shows (``policy.case_filterable``);
+        a filter on any other field is not offered. ``search_people``: False for a role that
+        may find cases by number only."""
         super().__init__(*args, **kwargs)
-        set_choices(self, "assignee", [("", "—"), ("me", _("Me")), ("none", _("Unassigned")),
-                                       *[(str(u.pk), u.username) for u in staff]])
+        for name, reveals in self.REVEALS.items():
+            if fields is not None and reveals not in fields:
+                del self.fields[name]
+        if "assignee" in self.fields:
+            set_choices(self, "assignee", [("", "—"), ("me", _("Me")), ("none", _("Unassigned")),
+                                           *[(str(u.pk), u.username) for u in staff]])
+        if not search_people:
+            self.fields["q"].label = _("Case number")
 
 
 class TransitionForm(forms.Form):

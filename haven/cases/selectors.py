@@ -1,4 +1,5 @@
-"""Reads of cases. Every read starts from ``Case.objects.visible_to(actor)``; a case the actor
+"""Reads of cases. Every read starts from the policy's filters (``cases_visible_to``,
+``members_visible_to``, …) and partial views go through its projections; a case the actor
 may not see answers exactly like one that does not exist."""
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from haven.audit.models import AuditEvent, CaseRef
 from haven.audit.services import record
 from haven.cases.models import (
     CASE_NUMBER_RE,
+    OPEN,
     PROFILE_FIELDS,
     Case,
+    CaseType,
     Document,
     Member,
     Note,
@@ -28,6 +31,7 @@ from haven.cases.models import (
     Referral,
     RiskAssessment,
     SharedField,
+    Status,
     Task,
     TaskStatus,
     Verification,
@@ -49,9 +53,14 @@ SEARCH_IDS = 2000
 MANY_PEOPLE_CASES = 100
 
 
+def cases_visible(actor: Any) -> QuerySet[Case]:
+    """The cases ``actor`` may see (``policy.cases_visible_to``)."""
+    return policy.cases_visible_to(actor, Case.objects.all())
+
+
 def case_get(*, actor: Any, pk: UUID | str) -> Case:
     """One visible case, or NotFound (the same answer as for a case that does not exist)."""
-    case = Case.objects.visible_to(actor).select_related("assigned_to", "opened_by").filter(
+    case = cases_visible(actor).select_related("assigned_to", "opened_by").filter(
         pk=pk).first()
     if case is None:
         raise NotFound("Not found.")
@@ -86,13 +95,21 @@ def _name_search(actor: Any, q: str, qs: QuerySet[Case], *, filtered: bool) -> C
     hundred cases; the list then says that more than ``SEARCH_IDS`` people match and goes at
     most ``MANY_PEOPLE_CASES`` deep, since counting further would walk the whole queue.
 
-    A supervisor sees every case of the organization (``policy.cases_visible_to``) and the
-    digests match only its people, so without another filter the number of matching cases is
-    known from the people read; others count their own (much shorter) queue.
+    Only a supervisor, who sees every case of the organization (``policy.cases_visible_to``),
+    searches from the index like this; the digests match only the organization's people, so
+    without another filter the number of matching cases is known from the people read. Anyone
+    else searches inside their own (much shorter) queue, case by case.
     """
     search = people_selectors.person_search(actor, q)
     if search is None:
         return CaseSearch(qs.none())
+    if not policy.has_perm(actor, Perm.CASE_SUPERVISE):
+        # Someone who sees only their own cases searches inside them: each of their cases is
+        # checked for a member with the words, and nobody else's matches are read, counted or
+        # timed — the answer is the one they would get if those people did not exist.
+        has_match = Exists(Member.objects.filter(search.matches(OuterRef("person_id")),
+                                                 case_id=OuterRef("pk")))
+        return CaseSearch(qs.filter(has_match))
     # The matching people's memberships, straight from the (person, case) index: the people's
     # ids never travel to Python and back. A person is rarely in two households, so this is
     # about the number of people.
@@ -100,7 +117,7 @@ def _name_search(actor: Any, q: str, qs: QuerySet[Case], *, filtered: bool) -> C
     for people in search.queries():
         rows += Member.objects.filter(person_id__in=people).order_by().values_list(
             "case_id", flat=True)[:SEARCH_IDS + 1]
-    everything = not filtered and policy.has_perm(actor, Perm.CASE_SUPERVISE)
+    everything = not filtered
     if len(rows) <= SEARCH_IDS:
         found = list(dict.fromkeys(rows))
         return CaseSearch(qs.filter(pk__in=found), len(found) if everything else None,
@@ -111,12 +128,29 @@ def _name_search(actor: Any, q: str, qs: QuerySet[Case], *, filtered: bool) -> C
                       cap=MANY_PEOPLE_CASES, many_people=SEARCH_IDS)
 
 
+def case_order(actor: Any) -> tuple[str, ...]:
+    """Most urgent first for those who see the triage score; newest first for the others (an
+    order by triage would tell them each case's rank)."""
+    if "triage_score" in policy.case_filterable(actor):
+        return ("-triage_score", "-created_at")
+    return ("-created_at",)
+
+
 def case_search(*, actor: Any, q: str = "", status: str = "", priority: str = "",
                 risk: str = "", assignee: str = "") -> CaseSearch:
     """Visible cases, most urgent first, filtered; ``q`` is a case number, or a name or phone
-    number in any script, matched through blind indexes (never by decrypting)."""
-    qs = Case.objects.visible_to(actor).select_related("assigned_to").order_by(
-        "-triage_score", "-created_at")
+    number in any script, matched through blind indexes (never by decrypting).
+
+    A filter on a field the actor's projection withholds (``policy.case_filterable``: a
+    partner's list by risk, an operator's by risk) is ignored, so the list cannot tell them
+    the value by elimination.
+    """
+    shown = policy.case_filterable(actor)
+    status = status if "status" in shown else ""
+    priority = priority if "priority" in shown else ""
+    risk = risk if "risk_level" in shown else ""
+    assignee = assignee if "assigned_to" in shown else ""
+    qs = cases_visible(actor).select_related("assigned_to").order_by(*case_order(actor))
     if status:
         qs = qs.filter(status=status)
     if priority:
@@ -190,10 +224,12 @@ def staff_with_role(*, actor: Any, roles: tuple[Role, ...]) -> QuerySet[Any]:
 
 @dataclass
 class Dashboard:
-    my_cases: list[Case]
-    emergencies: list[Case]
+    """The start page's lists; cases are projections (``policy.project_case``)."""
+
+    my_cases: list[Any]
+    emergencies: list[Any]
     overdue: list[Task]
-    reviews_due: list[Case]
+    reviews_due: list[Any]
     to_verify: list[Verification]
     to_approve: list[Verification]
 
@@ -206,10 +242,12 @@ def dashboard(*, actor: Any) -> Dashboard:
     ``Case.Meta.indexes``), so the page costs the same with a thousand cases or a million;
     nothing is counted, and only the task titles shown are decrypted.
     """
-    visible = Case.objects.visible_to(actor).open().select_related("assigned_to")
+    visible = cases_visible(actor).filter(status__in=OPEN).select_related("assigned_to")
     today = timezone.localdate()
     mine = visible.filter(assigned_to=actor) if actor.role in (
         Role.CASEWORKER, Role.COORDINATOR) else visible
+    shown = policy.case_filterable(actor)
+    order = case_order(actor)
     tasks_qs = Task.objects.overdue(today).filter(_on_case(visible))
     if not policy.has_perm(actor, Perm.CASE_SUPERVISE):
         tasks_qs = tasks_qs.filter(assignee=actor)
@@ -227,13 +265,16 @@ def dashboard(*, actor: Any) -> Dashboard:
             state=VerificationState.AWAITING_APPROVAL,
             case__organization_id=actor.organization_id).select_related("case", "verifier")
             [:DASHBOARD_ROWS])
+    def shown_as(cases: QuerySet[Case]) -> list[Any]:
+        return [policy.project_case(actor, case) for case in cases[:DASHBOARD_ROWS]]
+
     return Dashboard(
-        my_cases=list(mine.order_by("-triage_score", "-created_at")[:DASHBOARD_ROWS]),
-        emergencies=list(visible.filter(priority=Priority.EMERGENCY)
-                         .order_by("-triage_score", "-created_at")[:DASHBOARD_ROWS]),
+        my_cases=shown_as(mine.order_by(*order)),
+        emergencies=shown_as(visible.filter(priority=Priority.EMERGENCY).order_by(*order))
+        if "priority" in shown else [],
         overdue=overdue,
-        reviews_due=list(visible.filter(next_review__lte=today).order_by("next_review")
-                         [:DASHBOARD_ROWS]),
+        reviews_due=shown_as(visible.filter(next_review__lte=today).order_by("next_review"))
+        if "next_review" in shown else [],
         to_verify=to_verify,
         to_approve=to_approve,
     )
@@ -244,16 +285,19 @@ def dashboard(*, actor: Any) -> Dashboard:
 
 @dataclass
 class MemberView:
-    member: Member
+    member: Any  # a Member seen through the actor's projection (policy.MEMBER_FIELDS)
     has_profile: bool
     placement: Any = None
 
 
 @dataclass
 class CaseView:
-    case: Case
+    """What the case page shows the actor. ``case``, ``members`` and ``verifications`` are
+    projections (``policy.Projection``): a field the actor's view withholds reads as None."""
+
+    case: Any
     members: list[MemberView]
-    verifications: list[Verification]
+    verifications: list[Any]
     verification_details: bool
     risk: RiskAssessment | None
     risk_details: bool
@@ -264,7 +308,21 @@ class CaseView:
     referrals: list[Referral]
     history: list[AuditEvent]
     note_visibilities: tuple[str, ...]
+    sections: frozenset[str] = frozenset()
     shared: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def shared_rows(self) -> list[tuple[str, Any]]:
+        """The referral's shared fields as label and value, for a partner's page."""
+        return [(str(SharedField(name).label), shared_display(name, value))
+                for name, value in self.shared.items()]
+
+
+def shared_display(name: str, value: Any) -> Any:
+    """A shared field's value as a page shows it (choices by their label)."""
+    choices = {SharedField.STATUS: Status, SharedField.PRIORITY: Priority,
+               SharedField.CASE_TYPE: CaseType}.get(SharedField(name))
+    return str(choices(value).label) if choices is not None and value else value
 
 
 def case_history(*, case: Case) -> list[AuditEvent]:
@@ -284,17 +342,23 @@ def case_view(*, actor: Any, case: Case) -> CaseView:
     """Everything the case page shows the actor; the visit is recorded (notes are read).
 
     Person fields are not decrypted here: the page masks them and each reveal is its own
-    audited request. A partner liaison gets only the referral's shared fields.
+    audited request. What else is read follows the actor's projection
+    (``policy.case_view_of``): a partner liaison gets only the referral's shared fields; the
+    operator who opened the case its status, household and verification state, but not its
+    risk, housing or history.
     """
-    if policy.case_referral_only(actor):
+    view = policy.case_view_of(actor)
+    if view == policy.CaseView.REFERRAL:
         return _referral_view(actor=actor, case=case)
     from haven.housing.models import Placement
 
-    members = list(case.members.select_related("person"))
-    with_profile = set(PersonProfile.objects.filter(
-        person__in=[m.person_id for m in members]).values_list("person_id", flat=True))
-    placements = list(Placement.objects.filter(case=case).select_related("shelter", "person")
-                      .order_by("-created_at"))
+    sections = policy.CASE_SECTIONS[view]
+    members = list(policy.members_visible_to(actor, case.members.all()).select_related("person"))
+    with_profile = set(policy.profiles_visible_to(actor, PersonProfile.objects.filter(
+        person__in=[m.person_id for m in members])).values_list("person_id", flat=True))
+    placements = list(policy.placements_visible_to(actor, Placement.objects.filter(case=case))
+                      .select_related("shelter", "person").order_by("-created_at")
+                      ) if "housing" in sections else []
     current = {p.person_id: p for p in placements if p.status in ("planned", "active")}
     visibilities = policy.note_visibilities(actor, case)
     notes = list(Note.objects.filter(case=case, visibility__in=visibilities)
@@ -305,66 +369,103 @@ def case_view(*, actor: Any, case: Case) -> CaseView:
                  if policy.has_perm(actor, Perm.DOCUMENT_READ, case) else [])
     verifications = list(case.verifications.select_related("verifier", "approved_by"))
     supervise = policy.has_perm(actor, Perm.CASE_SUPERVISE, case)
-    risk = case.risk_assessments.select_related("assessed_by").first()
+    risk = (case.risk_assessments.select_related("assessed_by").first()
+            if "risk" in sections else None)
     key = keys.data_key_for(case)
     for record_ in [*notes, *tasks, *documents, *verifications, *([risk] if risk else [])]:
         setattr(record_, keys.DK_ATTR, key)
     with transaction.atomic():
         record(actor=actor, action="case.viewed", object_type="case", object_id=case.pk,
                data={"notes": [str(n.pk) for n in notes]})
+    member_fields = policy.MEMBER_FIELDS[view]
     return CaseView(
-        case=case,
-        members=[MemberView(m, m.person_id in with_profile, current.get(m.person_id))
-                 for m in members],
-        verifications=verifications,
-        verification_details=supervise or any(v.verifier_id == actor.pk for v in verifications),
+        case=policy.project_case(actor, case),
+        members=[MemberView(policy.project(m, member_fields), m.person_id in with_profile,
+                            current.get(m.person_id)) for m in members],
+        verifications=[policy.project(v, policy.VERIFICATION_FIELDS[view])
+                       for v in verifications],
+        verification_details=view == policy.CaseView.FULL and (
+            supervise or any(v.verifier_id == actor.pk for v in verifications)),
         risk=risk,
-        risk_details=policy.has_perm(actor, Perm.RISK_ASSESS, case),
+        risk_details=risk is not None and policy.has_perm(actor, Perm.RISK_ASSESS, case),
         notes=notes,
         tasks=tasks,
         documents=documents,
         placements=placements,
-        referrals=list(case.referrals.select_related("liaison")) if supervise else [],
-        history=case_history(case=case),
+        referrals=list(policy.referrals_visible_to(actor, case.referrals.all())
+                       .select_related("liaison")) if supervise else [],
+        history=case_history(case=case) if "history" in sections else [],
         note_visibilities=visibilities,
+        sections=sections,
     )
 
 
+def referral_shared(*, actor: Any, cases: list[Case]) -> dict[Any, dict[str, Any]]:
+    """For a partner liaison: each case's shared fields and their values, exactly what the
+    active referral to them shares (``policy.referral_shared_fields``) — status, priority and
+    type as their values, the household size (members who travel), the principal's
+    nationality and languages. Nothing else is read: no other profile field is decrypted.
+    Empty for everyone else."""
+    wanted = policy.referral_shared_fields(actor, cases)
+    if not wanted:
+        return {}
+    needs = {name for names in wanted.values() for name in names}
+    sizes: dict[Any, int] = {}
+    if SharedField.HOUSEHOLD_SIZE in needs:
+        sizes = dict(Member.objects.filter(case__in=list(wanted), travels_with=True)
+                     .values("case_id").annotate(n=Count("id")).values_list("case_id", "n"))
+    profiles: dict[Any, PersonProfile] = {}
+    if needs & {SharedField.NATIONALITY, SharedField.LANGUAGES}:
+        principals = dict(Member.objects.filter(case__in=list(wanted), is_principal=True)
+                          .values_list("person_id", "case_id"))
+        found = list(PersonProfile.objects.filter(person_id__in=list(principals)))
+        keys.prefetch(found)
+        profiles = {principals[p.person_id]: p for p in found}
+    out: dict[Any, dict[str, Any]] = {}
+    for case in cases:
+        values: dict[str, Any] = {}
+        for name in wanted.get(case.pk, []):
+            if name in policy.REFERRAL_CASE_ATTRIBUTES:
+                values[name] = getattr(case, name)
+            elif name == SharedField.HOUSEHOLD_SIZE:
+                values[name] = sizes.get(case.pk, 0)
+            elif name in (SharedField.NATIONALITY, SharedField.LANGUAGES):
+                profile = profiles.get(case.pk)
+                values[name] = str(getattr(profile, name)) if profile is not None else ""
+        out[case.pk] = values
+    return out
+
+
 def _referral_view(*, actor: Any, case: Case) -> CaseView:
-    referral = case.referrals.filter(liaison=actor, active=True).first()
-    shared_names = referral.shared if referral else []
-    shared: dict[str, Any] = {}
-    principal = case.members.filter(is_principal=True).select_related("person").first()
-    profile = (PersonProfile.objects.filter(person_id=principal.person_id).first()
-               if principal else None)
-    for name in shared_names:
-        if name == SharedField.STATUS:
-            shared[name] = case.get_status_display()
-        elif name == SharedField.PRIORITY:
-            shared[name] = case.get_priority_display()
-        elif name == SharedField.CASE_TYPE:
-            shared[name] = case.get_case_type_display()
-        elif name == SharedField.HOUSEHOLD_SIZE:
-            shared[name] = case.members.filter(travels_with=True).count()
-        elif name in (SharedField.NATIONALITY, SharedField.LANGUAGES):
-            shared[name] = getattr(profile, name) if profile else ""
+    shared = referral_shared(actor=actor, cases=[case]).get(case.pk, {})
+    referrals = list(policy.referrals_visible_to(actor, case.referrals.all()).values_list(
+        "pk", flat=True))
     with transaction.atomic():
         record(actor=actor, action="case.viewed", object_type="case", object_id=case.pk,
-               data={"referral": str(referral.pk) if referral else "", "fields": shared_names})
-    return CaseView(case=case, members=[], verifications=[], verification_details=False,
-                    risk=None, risk_details=False, notes=[], tasks=[], documents=[],
-                    placements=[], referrals=[], history=[], note_visibilities=(),
-                    shared={str(SharedField(k).label): v for k, v in shared.items()})
+               data={"referrals": [str(r) for r in referrals], "fields": list(shared)})
+    return CaseView(case=policy.project_case(actor, case, shared=list(shared)), members=[],
+                    verifications=[], verification_details=False, risk=None,
+                    risk_details=False, notes=[], tasks=[], documents=[], placements=[],
+                    referrals=[], history=[], note_visibilities=(),
+                    sections=policy.CASE_SECTIONS[policy.CaseView.REFERRAL], shared=shared)
 
 
 # --- records inside a case ------------------------------------------------------------------------
 
 
-def member_get(*, case: Case, person_id: UUID | str) -> Member:
-    member = case.members.select_related("person").filter(person_id=person_id).first()
+def member_get(*, actor: Any, case: Case, person_id: UUID | str) -> Member:
+    """One member of a visible case whom the actor may see (``policy.members_visible_to``);
+    else NotFound, as for a person who is not in the household."""
+    member = policy.members_visible_to(actor, case.members.filter(person_id=person_id)
+                                       ).select_related("person", "case").first()
     if member is None:
         raise NotFound("Not found.")
     return member
+
+
+def case_members(*, actor: Any, case: Case) -> list[Member]:
+    """The household of a visible case as the actor may see it (``policy.members_visible_to``)."""
+    return list(policy.members_visible_to(actor, case.members.all()).select_related("person"))
 
 
 def profile_for_edit(*, actor: Any, case: Case, member: Member) -> dict[str, Any]:
@@ -391,7 +492,7 @@ def note_get(*, actor: Any, case: Case, note_id: UUID | str) -> Note:
 
 
 def task_get(*, actor: Any, task_id: UUID | str) -> Task:
-    visible = Case.objects.visible_to(actor).values("pk")
+    visible = cases_visible(actor).values("pk")
     task = Task.objects.filter(pk=task_id, case__in=visible).select_related("case").first()
     if task is None or not policy.has_perm(actor, Perm.TASK_READ, task.case):
         raise NotFound("Not found.")
@@ -409,7 +510,7 @@ def task_list(*, actor: Any, mine: bool = True, status: str = TaskStatus.OPEN
     """
     if not policy.has_perm(actor, Perm.TASK_READ):
         return Task.objects.none()
-    qs = Task.objects.filter(_on_case(Case.objects.visible_to(actor)))
+    qs = Task.objects.filter(_on_case(cases_visible(actor)))
     if mine:
         qs = qs.filter(assignee=actor)
     if status:

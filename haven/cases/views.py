@@ -34,7 +34,14 @@ from haven.accounts import services as account_services
 from haven.accounts.decorators import reauth_required
 from haven.cases import forms as case_forms
 from haven.cases import selectors, services
-from haven.cases.models import PERSON_FIELDS, PROFILE_FIELDS, Case, TaskStatus, allowed_targets
+from haven.cases.models import (
+    PERSON_FIELDS,
+    PROFILE_FIELDS,
+    Case,
+    SharedField,
+    TaskStatus,
+    allowed_targets,
+)
 from haven.core.csrf import csrf_first_unless, csrf_protect, csrf_refusal
 from haven.core.errors import HavenError, NotFound, Stale
 from haven.core.forms import apply_error
@@ -87,9 +94,13 @@ def _to_case(pk: UUID, anchor: str = "") -> HttpResponseRedirect:
 def dashboard(request: HttpRequest) -> HttpResponse:
     from haven.pathways.selectors import application_dates_due, dossier_exports
 
+    if policy.case_view_of(request.user) == policy.CaseView.REFERRAL:
+        # A partner's work is the list of cases referred to them, with the shared fields.
+        return HttpResponseRedirect(reverse("cases:list"))
     may_dossiers = policy.has_perm(request.user, Perm.DOSSIER_APPROVE)
     return render(request, "cases/dashboard.html", {
         "board": selectors.dashboard(actor=request.user),
+        "fields": policy.case_filterable(request.user),
         "may_tasks": policy.has_perm(request.user, Perm.TASK_READ),
         "may_applications": policy.has_perm(request.user, Perm.APPLICATION_READ),
         "application_dates": application_dates_due(actor=request.user),
@@ -101,19 +112,29 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @requires(Perm.CASE_READ)
 @require_GET
 def case_list(request: HttpRequest) -> HttpResponse:
-    staff = selectors.assignable_staff(actor=request.user)
-    form = case_forms.CaseFilterForm(request.GET or None, staff=staff)
+    user = request.user
+    fields = policy.case_filterable(user)
+    staff = selectors.assignable_staff(actor=user) if "assigned_to" in fields else ()
+    form = case_forms.CaseFilterForm(request.GET or None, staff=staff, fields=fields,
+                                     search_people=policy.has_perm(user, Perm.PERSON_READ))
     filters = form.cleaned_data if form.is_valid() else {}
-    found = selectors.case_search(actor=request.user, **{
+    found = selectors.case_search(actor=user, **{
         k: filters.get(k, "") for k in ("q", "status", "priority", "risk", "assignee")})
     paginator = CappedPaginator(found.cases, PER_PAGE, known=found.count, cap=found.limit)
     page = paginator.get_page(request.GET.get("page"))
-    sizes = selectors.household_sizes(list(page.object_list))
-    rows = [(case, sizes.get(case.pk, 0)) for case in page.object_list]
+    cases = list(page.object_list)
+    shared = selectors.referral_shared(actor=user, cases=cases)
+    sizes = selectors.household_sizes(cases) if policy.case_view_of(user) in (
+        policy.CaseView.FULL, policy.CaseView.OPENER) else {}
+    rows = [(policy.project_case(user, case, shared=list(shared.get(case.pk, {}))),
+             sizes.get(case.pk, 0),
+             [(str(SharedField(n).label), selectors.shared_display(n, v))
+              for n, v in shared.get(case.pk, {}).items()]) for case in cases]
     query = urlencode({k: v for k, v in filters.items() if v})
     template = "cases/_rows.html" if request.headers.get("HX-Request") else "cases/list.html"
     return render(request, template, {
-        "form": form, "page": page, "rows": rows, "query": query,
+        "form": form, "page": page, "rows": rows, "query": query, "fields": fields,
+        "referred": policy.case_view_of(user) == policy.CaseView.REFERRAL,
         "capped": paginator.count > found.limit, "cap": found.limit,
         "many_people": found.many_people,
         "may_create": policy.has_perm(request.user, Perm.CASE_CREATE)})
@@ -135,9 +156,9 @@ def case_new(request: HttpRequest) -> HttpResponse:
                   status=400 if form.errors else 200)
 
 
-def _member_rows(request: HttpRequest, view: selectors.CaseView,
+def _member_rows(request: HttpRequest, case: Case, view: selectors.CaseView,
                  revealed: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
-    may_reveal = policy.has_perm(request.user, Perm.PERSON_REVEAL, view.case)
+    may_reveal = policy.has_perm(request.user, Perm.PERSON_REVEAL, case)
     rows = []
     for mv in view.members:
         pid = str(mv.member.person_id)
@@ -150,6 +171,7 @@ def _member_rows(request: HttpRequest, view: selectors.CaseView,
 def _detail_context(request: HttpRequest, case: Case, **bound: Any) -> dict[str, Any]:
     user = request.user
     view = selectors.case_view(actor=user, case=case)
+    shown = view.case  # the case as the user's projection shows it (policy.project_case)
     revealed: dict[tuple[str, str], str] = bound.pop("revealed", {})
     targets = [t for t in allowed_targets(case.status, case.paused_from)
                if policy.may_transition_case(user, case, t)]
@@ -162,8 +184,8 @@ def _detail_context(request: HttpRequest, case: Case, **bound: Any) -> dict[str,
     placement_form = bound.pop("placement_form", None)
     pending = selectors.pending_verification(case=case)
     return {
-        "case": case, "view": view, "may": may, "member_rows": _member_rows(request, view,
-                                                                             revealed),
+        "case": shown, "view": view, "may": may,
+        "member_rows": _member_rows(request, case, view, revealed),
         "pending": pending,
         "may_submit": bool(pending and pending.verifier_id == user.pk
                            and pending.state == "requested" and may["verification_submit"]),
@@ -217,7 +239,8 @@ def placement_new(request: HttpRequest, pk: UUID) -> HttpResponse:
     case = _case(request, pk)
     if not policy.has_perm(request.user, Perm.PLACEMENT_MANAGE, case):
         raise Http404
-    members = [(str(m.person_id), m) for m in case.members.all()]
+    members = [(str(m.person_id), m) for m in selectors.case_members(actor=request.user,
+                                                                     case=case)]
     template = ("cases/_placement_form.html" if request.headers.get("HX-Request")
                 else "cases/placement_new.html")
     return render(request, template, {"case": case,
@@ -234,9 +257,9 @@ def _render_detail(request: HttpRequest, case: Case, status: int = 200, **bound:
 @require_GET
 def case_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
     case = _case(request, pk)
-    if policy.case_referral_only(request.user):
+    if policy.case_view_of(request.user) == policy.CaseView.REFERRAL:
         view = selectors.case_view(actor=request.user, case=case)
-        return render(request, "cases/referred.html", {"case": case, "view": view})
+        return render(request, "cases/referred.html", {"case": view.case, "view": view})
     return _render_detail(request, case)
 
 
@@ -348,49 +371,75 @@ def member_add(request: HttpRequest, pk: UUID) -> HttpResponse:
                  _("Member added."), "people")
 
 
+def _profile_member(request: HttpRequest, pk: UUID, person_id: UUID) -> tuple[Case, Any]:
+    case = _case(request, pk)
+    try:
+        return case, selectors.member_get(actor=request.user, case=case, person_id=person_id)
+    except NotFound:
+        raise Http404 from None
+
+
+@reauth_required
+def _profile_form(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpResponse:
+    """The edit form filled with the person's current details: a reveal of every profile
+    field, so it re-authenticates like the reveal button and is recorded like it."""
+    case, member = _profile_member(request, pk, person_id)
+    try:
+        form = case_forms.ProfileForm(initial=selectors.profile_for_edit(
+            actor=request.user, case=case, member=member))
+    except HavenError as exc:
+        raise Http404 from exc
+    return render(request, "cases/profile.html", {"case": case, "member": member, "form": form,
+                                                  "theirs": None})
+
+
 @requires(Perm.CASE_UPDATE)
 @require_http_methods(["GET", "POST"])
 def profile_edit(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpResponse:
-    case = _case(request, pk)
-    try:
-        member = selectors.member_get(case=case, person_id=person_id)
-    except NotFound:
-        raise Http404 from None
-    form = case_forms.ProfileForm(request.POST or None)
+    """A person's details. Showing them decrypted (the form, and another editor's version
+    after a conflict) needs a recent re-authentication; saving what was typed does not, so a
+    long story typed past the re-authentication window is not lost on the way to the
+    password page."""
+    if request.method == "GET":
+        return _profile_form(request, pk, person_id)
+    case, member = _profile_member(request, pk, person_id)
+    form = case_forms.ProfileForm(request.POST)
     theirs: dict[str, Any] | None = None
-    if request.method == "POST" and form.is_valid():
+    hidden = False
+    if form.is_valid():
         try:
             services.profile_update(actor=request.user, case=case, person=member.person,
                                     **form.cleaned_data)
         except Stale as exc:
-            # Merge: show what the other saved next to what this person typed.
-            theirs = selectors.profile_for_edit(actor=request.user, case=case, member=member)
+            # Merge: show what the other saved next to what this person typed — decrypted,
+            # so only within the re-authentication window; else say where to see it.
             form = _rebound_on_stale(request, case_forms.ProfileForm, exc)
+            if account_services.recent_auth_ok(request):
+                theirs = selectors.profile_for_edit(actor=request.user, case=case,
+                                                    member=member)
+            else:
+                hidden = True
         except HavenError as exc:
             apply_error(form, exc)
         else:
             messages.success(request, _("Details saved."))
             return _to_case(case.pk, "people")
-    if request.method == "GET":
-        # Editing shows the current values, so it is a reveal: same permission, recorded.
-        try:
-            form = case_forms.ProfileForm(initial=selectors.profile_for_edit(
-                actor=request.user, case=case, member=member))
-        except HavenError as exc:
-            raise Http404 from exc
     changed = [(form.fields[name].label, theirs.get(name, ""), form.data.get(name, ""))
                for name in PROFILE_FIELDS if theirs is not None
                and theirs.get(name, "") != form.data.get(name, "")]
-    return render(request, "cases/profile.html", {"case": case, "member": member, "form": form,
-                                                  "theirs": changed if theirs else None},
-                  status=409 if theirs else 400 if form.errors else 200)
+    reauth = f"{reverse('accounts:reauth')}?{urlencode({'next': request.path})}"
+    return render(request, "cases/profile.html", {
+        "case": case, "member": member, "form": form, "theirs": changed if theirs else None,
+        "theirs_hidden": hidden, "reauth_url": reauth},
+        status=409 if theirs or hidden else 400 if form.errors else 200)
 
 
 def _reveal(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpResponse:
     case = _case(request, pk)
     field = request.POST.get("field", "")
     try:
-        person = selectors.member_get(case=case, person_id=person_id).person
+        person = selectors.member_get(actor=request.user, case=case,
+                                      person_id=person_id).person
         value = services.person_reveal(actor=request.user, case=case, person=person, field=field)
     except NotFound:
         raise Http404 from None

@@ -16,7 +16,7 @@ from haven.housing.models import OCCUPYING, Placement, Shelter, ShelterStatus
 
 def shelter_board(*, actor: Any, status: str = "") -> QuerySet[Shelter]:
     """Shelters of the organization with ``occupied`` (planned or current placements)."""
-    qs = Shelter.objects.visible_to(actor).annotate(
+    qs = policy.org_scoped(actor, Perm.SHELTER_READ, Shelter.objects.all()).annotate(
         occupied=Count("placements", filter=Q(placements__status__in=OCCUPYING)))
     if status:
         qs = qs.filter(status=status)
@@ -33,9 +33,9 @@ def shelter_get(*, actor: Any, pk: UUID | str) -> Shelter:
 def shelter_residents(*, actor: Any, shelter: Shelter) -> list[Placement]:
     """Current and planned placements of the shelter on cases the actor may see (a caseworker
     learns nothing here about other caseworkers' cases)."""
-    visible = Case.objects.visible_to(actor).values("pk")
-    return list(Placement.objects.filter(shelter=shelter, status__in=OCCUPYING, case__in=visible)
-                .select_related("case").order_by("status", "created_at"))
+    return list(policy.placements_visible_to(actor, Placement.objects.filter(
+        shelter=shelter, status__in=OCCUPYING)).select_related("case").order_by(
+        "status", "created_at"))
 
 
 def placeable_shelters(*, actor: Any) -> list[Shelter]:
@@ -45,8 +45,8 @@ def placeable_shelters(*, actor: Any) -> list[Shelter]:
 
 
 def placement_get(*, actor: Any, case: Case, placement_id: UUID | str) -> Placement:
-    placement = Placement.objects.filter(case=case, pk=placement_id).select_related(
-        "shelter", "case").first()
+    placement = policy.placements_visible_to(actor, Placement.objects.filter(
+        case=case, pk=placement_id)).select_related("shelter", "case").first()
     if placement is None or not policy.has_perm(actor, Perm.PLACEMENT_MANAGE, case):
         raise NotFound("Not found.")
     return placement

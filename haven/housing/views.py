@@ -113,12 +113,14 @@ def shelter_reveal(request: HttpRequest, pk: UUID) -> HttpResponse:
 @require_POST
 def placement_add(request: HttpRequest, pk: UUID) -> HttpResponse:
     case = _case(request, pk)
-    members = [(str(m.person_id), m) for m in case.members.all()]
+    members = [(str(m.person_id), m) for m in case_selectors.case_members(actor=request.user,
+                                                                          case=case)]
     shelters = selectors.placeable_shelters(actor=request.user)
     form = PlacementForm(request.POST, members=members, shelters=shelters)
     if form.is_valid():
         try:
-            member = case_selectors.member_get(case=case, person_id=form.cleaned_data["person"])
+            member = case_selectors.member_get(actor=request.user, case=case,
+                                               person_id=form.cleaned_data["person"])
             shelter = selectors.shelter_get(actor=request.user, pk=form.cleaned_data["shelter"])
             services.placement_create(actor=request.user, case=case, person=member.person,
                                       shelter=shelter, planned_in=form.cleaned_data["planned_in"])

@@ -7,7 +7,7 @@ needs while the server is sealed: status, coarse urgency, and times.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -79,13 +79,10 @@ URGENCY_RANK = {Urgency.NOW: 0, Urgency.DAYS: 1, Urgency.UNSURE: 2, Urgency.WEEK
 
 class RequestQuerySet(models.QuerySet["Request"]):
     def visible_to(self, user: Any) -> RequestQuerySet:
-        """Requests to the user's organization, if their role may read requests at all."""
+        """The requests the user may see (``policy.requests_visible_to`` decides)."""
         from haven.access import policy
-        from haven.access.permissions import Perm
 
-        if not policy.has_perm(user, Perm.REQUEST_READ):
-            return self.none()
-        return self.filter(organization_id=user.organization_id)
+        return cast("RequestQuerySet", policy.requests_visible_to(user, self))
 
     def inbox_order(self) -> RequestQuerySet:
         """Most urgent first, newest first within an urgency."""

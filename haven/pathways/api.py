@@ -909,7 +909,8 @@ class OutcomesOut(Schema):
     countries: list[OutcomeRowOut]
     pathways: list[OutcomeRowOut]
     stuck: list[StuckOut] = Field(description="Cases stuck longest in a stage that is not "
-                                  "final (numbers only, no names)")
+                                  "final (numbers only, no names), among the cases the "
+                                  "token's user may see: empty for an auditor")
 
 
 def _row(row: selectors.OutcomeRow) -> OutcomeRowOut:

@@ -541,6 +541,8 @@ class OutcomesBoard:
     countries: list[OutcomeRow]
     pathways: list[OutcomeRow]
     stuck: list[StuckCase]
+    # True when the actor may see the figures but not the cases behind them (an auditor).
+    stuck_withheld: bool = False
 
     def pathways_of(self, country: str) -> list[OutcomeRow]:
         return [row for row in self.pathways if row.country == country]
@@ -609,6 +611,10 @@ def outcomes_board(*, actor: Any, country: str = "") -> OutcomesBoard:
     (case number, pathway, stage, days — no names). Travel counts only journeys linked to
     an application of the pathway. Eleven grouped queries in all; only aggregates leave
     the database, apart from the ``STUCK_ROWS`` stuck cases.
+
+    The figures go to every role with ``outcomes:read``; the stuck cases, which name cases,
+    only as far as ``policy.outcomes_stuck_visible_to`` lets the actor see them (an auditor
+    gets none: ``stuck_withheld``).
     """
     policy.require(actor, Perm.OUTCOMES_READ)
     org = actor.organization_id
@@ -633,15 +639,16 @@ def outcomes_board(*, actor: Any, country: str = "") -> OutcomesBoard:
     pathway_rows.sort(key=lambda r: (r.country_name, -r.funnel["cases"], r.pathway))
     country_rows.sort(key=lambda r: (-r.funnel["cases"], r.country_name))
     today = timezone.localdate()
-    stuck_qs = (Application.objects.filter(organization_id=org)
-                .exclude(status__in=FINAL).order_by("stage_since", "case__number")
-                .values_list("case__number", "pathway__slug", "status", "stage_since"))
+    stuck_qs = (policy.outcomes_stuck_visible_to(actor, Application.objects.filter(
+        organization_id=org)).exclude(status__in=FINAL).order_by("stage_since", "case__number")
+        .values_list("case__number", "pathway__slug", "status", "stage_since"))
     if country:
         stuck_qs = stuck_qs.filter(pathway__country__code=country.upper())
     stuck = [StuckCase(case_number=number, pathway=slug, stage=status,
                        days=(today - since).days)
              for number, slug, status, since in stuck_qs[:STUCK_ROWS]]
-    return OutcomesBoard(countries=country_rows, pathways=pathway_rows, stuck=stuck)
+    return OutcomesBoard(countries=country_rows, pathways=pathway_rows, stuck=stuck,
+                         stuck_withheld=not policy.has_perm(actor, Perm.APPLICATION_READ))
 
 
 def stage_label(stage: str) -> str:

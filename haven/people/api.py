@@ -7,6 +7,7 @@ from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Router, Schema, Status
 from pydantic import Field
 
+from haven.access import policy
 from haven.access.decorators import api_actor, api_requires
 from haven.access.permissions import Perm
 from haven.core.errors import ValidationFailed
@@ -49,7 +50,8 @@ def person_create(request: HttpRequest, payload: PersonIn) -> Status[CreatedOut]
     return Status(201, CreatedOut(id=person.pk, created_at=person.created_at))
 
 
-@router.get("", response=list[PersonOut], summary="List or search people (exact name token or phone)")
+@router.get("", response=list[PersonOut],
+            summary="List or search the people of your cases (exact name token or phone)")
 @api_requires(Perm.PERSON_READ)
 def person_list(request: HttpRequest, q: str = "") -> list[PersonOut]:
     rows = selectors.person_list(actor=api_actor(request), q=q[:200])
@@ -73,11 +75,13 @@ def _one_upload(request: HttpRequest) -> files.EncryptedUpload:
 
 
 @router.post("/{person_id}/files", response={201: FileOut},
-             summary="Upload a document (multipart field `file`), encrypted as it streams in")
-@api_requires(Perm.PERSON_CREATE)
+             summary="Upload a document about a person of one of your cases (multipart field "
+                     "`file`), encrypted as it streams in")
+@api_requires(Perm.DOCUMENT_UPLOAD)
 def person_file_upload(request: HttpRequest, person_id: UUID) -> Status[FileOut]:
     actor = api_actor(request)
     person = selectors.person_get(actor=actor, person_id=person_id)
+    policy.require(actor, Perm.DOCUMENT_UPLOAD, person)  # before a byte is stored
     handler = files.EncryptingUploadHandler(request, data_key=keys.data_key_for(person),
                                             owner=person.keyring_owner())
     request.upload_handlers = [handler]

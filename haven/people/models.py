@@ -14,11 +14,10 @@ from haven.keyring.fields import EncryptedTextField
 
 class PersonQuerySet(models.QuerySet["Person"]):
     def visible_to(self, user: Any) -> PersonQuerySet:
-        """People of the user's organization, if their role may read people at all."""
+        """The people the user may see (``policy.people_visible_to`` decides)."""
         from haven.access import policy
-        from haven.access.permissions import Perm
 
-        return cast("PersonQuerySet", policy.org_scoped(user, Perm.PERSON_READ, self))
+        return cast("PersonQuerySet", policy.people_visible_to(user, self))
 
 
 class Person(BaseModel):

@@ -1,5 +1,6 @@
-"""Reads of people. Every read starts from ``Person.objects.visible_to(actor)``; reading
-identifying fields is recorded in the audit log (ids only)."""
+"""Reads of people. Every read starts from ``policy.people_visible_to`` (a person is visible
+exactly when one of their cases is); reading identifying fields is recorded in the audit log
+(ids only)."""
 
 from __future__ import annotations
 
@@ -22,9 +23,14 @@ MAX_RESULTS = 50
 RARITY_SCAN = 5000
 
 
+def people_visible(actor: Any) -> QuerySet[Person]:
+    """The people ``actor`` may see (``policy.people_visible_to``)."""
+    return policy.people_visible_to(actor, Person.objects.all())
+
+
 def person_get(*, actor: Any, person_id: UUID | str) -> Person:
     """One visible person, or NotFound (the same answer as for a person who does not exist)."""
-    person = Person.objects.visible_to(actor).filter(pk=person_id).first()
+    person = people_visible(actor).filter(pk=person_id).first()
     if person is None:
         raise NotFound("Not found.")
     return person
@@ -114,11 +120,14 @@ def person_search(actor: Any, q: str) -> PersonSearch | None:
 
 
 def person_ids_matching(actor: Any, q: str) -> list[UUID] | None:
-    """The ids of ``person_search``'s matches as a list; None = no query."""
+    """The ids of ``person_search``'s matches that the actor may see, as a list; None = no
+    query."""
     search = person_search(actor, q)
     if search is None:
         return None
-    return search.person_ids()
+    ids = search.person_ids()
+    visible = set(people_visible(actor).filter(pk__in=ids).values_list("pk", flat=True))
+    return [pk for pk in ids if pk in visible]
 
 
 @dataclass(frozen=True)
@@ -133,16 +142,25 @@ class PersonRow:
 
 
 def person_list(*, actor: Any, q: str = "", limit: int = MAX_RESULTS) -> list[PersonRow]:
-    """People of the actor's organization, newest first, optionally an exact-token search.
+    """The people the actor may see, newest first, optionally an exact-token search.
 
-    Search never touches plaintext: the query is normalized and HMAC'd like the index. Data
-    keys for the page are unwrapped in one agent call. Names are only decrypted for roles
-    with ``person:reveal``, and a page that reveals names is recorded with the ids shown.
+    Search never touches plaintext: the query is normalized and HMAC'd like the index. It
+    runs inside the visible people — each visible person is checked for the query's tokens
+    (``PersonSearch.matches``) — so a match the actor may not see is never read, counted or
+    timed: the answer is the one they would get if that person did not exist. Data keys for
+    the page are unwrapped in one agent call. Names are only decrypted for roles with
+    ``person:reveal``, and a page that reveals names is recorded with the ids shown.
     """
-    qs = Person.objects.visible_to(actor)
-    ids = person_ids_matching(actor, q) if q.strip() else None
-    if ids is not None:
-        qs = qs.filter(pk__in=ids)
+    qs = people_visible(actor)
+    if q.strip():
+        search = person_search(actor, q)
+        if search is None:
+            qs = qs.none()
+        elif policy.has_perm(actor, Perm.CASE_SUPERVISE):
+            # Everyone of the organization is visible: straight from the index.
+            qs = qs.filter(pk__in=search.person_ids())
+        else:
+            qs = qs.filter(search.matches(OuterRef("pk")))
     people = list(qs.order_by("-created_at")[: max(1, min(limit, MAX_RESULTS))])
     reveal = policy.has_perm(actor, Perm.PERSON_REVEAL)
     if not reveal:
@@ -157,11 +175,14 @@ def person_list(*, actor: Any, q: str = "", limit: int = MAX_RESULTS) -> list[Pe
 
 
 def person_file_get(*, actor: Any, person_id: UUID | str, file_id: UUID | str) -> PersonFile:
+    """One file of a visible person (``policy.person_files_visible_to``) that the actor may
+    open (``person:reveal`` on the person); else NotFound, as for a missing file."""
     person = person_get(actor=actor, person_id=person_id)
-    doc = PersonFile.objects.filter(person=person, pk=file_id).first()
+    doc = policy.person_files_visible_to(actor, PersonFile.objects.filter(
+        person=person, pk=file_id)).select_related("person").first()
     if doc is None:
         raise NotFound("Not found.")
-    policy.require(actor, Perm.PERSON_REVEAL, person)
+    policy.require(actor, Perm.PERSON_REVEAL, doc)
     return doc
 
 

@@ -160,8 +160,13 @@ def person_erase(*, actor: Any, person: Person) -> None:
 
 def person_file_attach(*, actor: Any, person: Person, upload: files.EncryptedUpload
                        ) -> PersonFile:
-    """Record a file that the encrypting upload handler already stored for ``person``."""
-    policy.require(actor, Perm.PERSON_CREATE, person)
+    """Record a file that the encrypting upload handler already stored for ``person``.
+
+    A file about a person is a document of their case: it takes ``document:upload`` on the
+    person, that is a role that uploads documents and a case of theirs the actor works on
+    (an operator, who opens cases but does not run them, may not attach files to anyone).
+    """
+    policy.require(actor, Perm.DOCUMENT_UPLOAD, person)
     with transaction.atomic():
         doc = PersonFile(id=upload.file_id, person=person, size=upload.size or 0,
                          uploaded_by=actor)

@@ -142,7 +142,7 @@ EXPECTED: dict[str, Access] = {
     "GET /api/v1/people": perm(Perm.PERSON_READ),
     "POST /api/v1/people": perm(Perm.PERSON_CREATE),
     "DELETE /api/v1/people/<person_id>": perm(Perm.PERSON_ERASE),
-    "POST /api/v1/people/<person_id>/files": perm(Perm.PERSON_CREATE),
+    "POST /api/v1/people/<person_id>/files": perm(Perm.DOCUMENT_UPLOAD),
     "GET /api/v1/people/<person_id>/files/<file_id>": perm(Perm.PERSON_REVEAL),
     # Intake: requesters are anonymous by design; staff read and answer in the inbox.
     "/intake/": PUBLIC,

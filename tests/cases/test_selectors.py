@@ -125,7 +125,8 @@ def test_liaison_sees_only_shared_fields(assigned: Case, coordinator: Any, liais
                              shared_fields=[SharedField.NATIONALITY, SharedField.PRIORITY])
     case = selectors.case_get(actor=liaison, pk=assigned.pk)
     view = selectors.case_view(actor=liaison, case=case)
-    assert view.shared == {"Nationality": "Russian", "Priority": "Normal"}
+    assert view.shared == {"priority": "normal", "nationality": "Russian"}
+    assert view.shared_rows == [("Priority", "Normal"), ("Nationality", "Russian")]
     assert view.notes == []
     assert view.members == []
     assert view.history == []

@@ -5,6 +5,7 @@ from typing import Any
 import pytest
 
 from haven.audit.models import AuditEvent
+from haven.cases import services as case_services
 from haven.core.errors import Forbidden, NotFound, Sealed, ValidationFailed
 from haven.keyring import keys
 from haven.keyring import services as keyring_services
@@ -70,8 +71,9 @@ def test_search_misses_and_other_org(unsealed: list[str], coordinator: Any, outs
 
 def test_list_hides_names_without_reveal_and_audits_reveals(unsealed: list[str],
                                                             coordinator: Any, operator: Any) -> None:
-    person = services.person_create(actor=operator, legal_name="Ruslan")
-    (row,) = selectors.person_list(actor=operator)
+    case = case_services.case_open(actor=operator, legal_name="Ruslan")
+    person = case.members.get().person
+    (row,) = selectors.person_list(actor=operator)  # the principal of the case they opened
     assert row.legal_name is None
     assert not AuditEvent.objects.filter(action="person.revealed").exists()
     (row,) = selectors.person_list(actor=coordinator)
