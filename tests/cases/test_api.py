@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from haven.audit.models import AuditEvent
-from haven.cases.models import Case, Status
+from haven.cases import services
+from haven.cases.models import Case, SharedField, Status
 
 Api = Callable[[Any], Client]
 JSON = "application/json"
@@ -186,3 +189,74 @@ def test_patch_task_refusals(assigned: Case, caseworker: Any, other_caseworker: 
     assert [t["title"] for t in tasks] == ["Visa form"]
     written = AuditEvent.objects.filter(seq__gt=events).exclude(action="token.created")
     assert list(written.values_list("action", flat=True)) == ["task.transitioned"]
+
+
+# --- partial views (issue 13, finding 2) -----------------------------------------------------------
+
+CASE_FIELDS = ("status", "paused_from", "case_type", "priority", "risk_level", "triage_score",
+               "verification_outcome", "assigned_to_id", "opened_by_id", "next_review",
+               "created_at", "version")
+
+
+def _risk(case: Case, caseworker: Any) -> None:
+    services.member_add(actor=caseworker, case=case, legal_name="Зарема Хасанова",
+                        relationship="spouse", confidential_fields=["sogi"])
+    services.risk_assess(actor=caseworker, case=case, immediacy="imminent",
+                         recommended_priority="emergency",
+                         next_review=timezone.localdate() + timedelta(days=9))
+
+
+def test_a_partner_gets_exactly_what_the_referral_shares(assigned: Case, coordinator: Any,
+                                                         caseworker: Any, liaison: Any,
+                                                         api: Api) -> None:
+    _risk(assigned, caseworker)
+    services.referral_create(actor=coordinator, case=assigned, liaison=liaison,
+                             shared_fields=[SharedField.STATUS])
+    client = api(liaison)
+    detail = client.get(f"/api/v1/cases/{assigned.pk}")
+    assert detail.status_code == 200
+    body = detail.json()
+    assert (body["id"], body["number"], body["status"]) == (str(assigned.pk), assigned.number,
+                                                           "active")
+    assert {f: body[f] for f in CASE_FIELDS if f != "status"} == dict.fromkeys(
+        (f for f in CASE_FIELDS if f != "status"), None)
+    assert body["members"] == []
+    assert body["shared"] == {"status": "active", "priority": None, "case_type": None,
+                              "household_size": None, "nationality": None, "languages": None}
+    for text in (str(caseworker.pk), "imminent", "sogi"):
+        assert text not in detail.content.decode()
+    (row,) = client.get("/api/v1/cases").json()
+    assert {f: row[f] for f in CASE_FIELDS} == {**dict.fromkeys(CASE_FIELDS), "status": "active"}
+    # A filter on what the referral does not share is ignored: it cannot reveal it.
+    assert client.get("/api/v1/cases", {"risk": "low"}).json() == [row]
+
+
+def test_a_second_referral_shares_other_fields(assigned: Case, coordinator: Any,
+                                               caseworker: Any, liaison: Any, api: Api) -> None:
+    _risk(assigned, caseworker)
+    person = assigned.members.get(is_principal=True).person
+    services.profile_update(actor=caseworker, case=assigned, person=person,
+                            nationality="Russian", story="Detained twice")
+    services.referral_create(actor=coordinator, case=assigned, liaison=liaison, shared_fields=[
+        SharedField.HOUSEHOLD_SIZE, SharedField.NATIONALITY, SharedField.PRIORITY])
+    body = api(liaison).get(f"/api/v1/cases/{assigned.pk}").json()
+    assert body["status"] is None
+    assert body["priority"] == "normal"
+    assert body["shared"]["household_size"] == 2
+    assert body["shared"]["nationality"] == "Russian"
+    assert body["shared"]["status"] is None
+    assert "Detained" not in str(body)
+
+
+def test_an_operator_sees_what_following_up_needs(assigned: Case, operator: Any,
+                                                  caseworker: Any, api: Api) -> None:
+    _risk(assigned, caseworker)
+    body = api(operator).get(f"/api/v1/cases/{assigned.pk}").json()
+    assert (body["status"], body["priority"]) == ("active", "normal")
+    assert body["assigned_to_id"] == str(caseworker.pk)
+    assert (body["risk_level"], body["triage_score"], body["next_review"],
+            body["verification_outcome"]) == (None, None, None, None)
+    assert [m["confidential"] for m in body["members"]] == [None, None]
+    full = api(caseworker).get(f"/api/v1/cases/{assigned.pk}").json()
+    assert full["risk_level"] == "imminent"
+    assert [m["confidential"] for m in full["members"]] == [[], ["sogi"]]

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from haven.accounts import services as account_services
 from haven.audit.models import AuditEvent
@@ -289,10 +291,6 @@ def _task(case: Case, actor: Any, title: str = "Book tickets", **kwargs: Any) ->
 
 def test_my_tasks_lists_open_tasks_overdue_first_and_done_apart(assigned: Case, caseworker: Any,
                                                                login: Login) -> None:
-    from datetime import timedelta
-
-    from django.utils import timezone
-
     today = timezone.localdate()
     _task(assigned, caseworker, "Later", assignee=caseworker, due=today + timedelta(days=4))
     _task(assigned, caseworker, "Overdue", assignee=caseworker, due=today - timedelta(days=2))
@@ -450,3 +448,95 @@ def test_start_page_without_case_or_audit_work_says_what_there_is(
     page = login(caseworker).get("/").content.decode()
     assert "What you can do here" in page
     assert 'href="/accounts/"' in page
+
+
+# --- need-to-know on pages (issue 13, findings 2 and 5) ---------------------------------------------
+
+
+def _stale(client: Client) -> None:
+    session = client.session
+    session[account_services.SESSION_REAUTH_AT] = 0
+    session.save()
+
+
+def test_profile_page_reauthenticates_before_showing_details(assigned: Case, caseworker: Any,
+                                                             login: Login) -> None:
+    """Finding 5: the edit page showed birth date, nationality, location and story decrypted
+    without the re-authentication the reveal button asks for."""
+    person = assigned.members.get().person
+    services.profile_update(actor=caseworker, case=assigned, person=person,
+                            birth_date="1990-02", story="Detained twice in Grozny")
+    client = login(caseworker)
+    _stale(client)
+    response = client.get(url(assigned, f"people/{person.pk}/"))
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/reauth/?next=")
+    assert b"Detained" not in response.content
+    assert not AuditEvent.objects.filter(action="person.revealed").exists()
+    other = client.get(url(assigned, f"people/{assigned.pk}/"))  # nobody: the same answer
+    assert other.status_code == 302
+    assert other["Location"].startswith("/accounts/reauth/")
+
+
+def test_profile_conflict_shows_the_other_version_only_after_reauthentication(
+        assigned: Case, caseworker: Any, coordinator: Any, login: Login) -> None:
+    person = assigned.members.get().person
+    services.profile_update(actor=caseworker, case=assigned, person=person, story="First")
+    services.profile_update(actor=coordinator, case=assigned, person=person,
+                            story="Their secret version", version=1)
+    client = login(caseworker)
+    typed = {"story": "Mine", "version": "1"}
+    fresh = client.post(url(assigned, f"people/{person.pk}/"), typed)
+    assert fresh.status_code == 409
+    assert "Their secret version" in fresh.content.decode()
+    _stale(client)
+    stale = client.post(url(assigned, f"people/{person.pk}/"), typed)
+    assert stale.status_code == 409
+    page = stale.content.decode()
+    assert "Their secret version" not in page
+    assert "Mine" in page  # what was typed is kept
+    assert "/accounts/reauth/?next=" in page
+
+
+def test_partner_list_and_start_page_show_only_shared_fields(assigned: Case, coordinator: Any,
+                                                             caseworker: Any, liaison: Any,
+                                                             login: Login) -> None:
+    """Finding 2, on pages: the case list and the dashboard showed a partner the priority,
+    risk, triage and caseworker of a case shared for its status only."""
+    services.risk_assess(actor=caseworker, case=assigned, immediacy="imminent",
+                         recommended_priority="emergency",
+                         next_review=timezone.localdate() + timedelta(days=3))
+    services.case_update(actor=caseworker, case=assigned, priority="emergency")
+    services.referral_create(actor=coordinator, case=assigned, liaison=liaison,
+                             shared_fields=[SharedField.STATUS])
+    client = login(liaison)
+    page = client.get("/cases/").content.decode()
+    assert assigned.number in page
+    assert "Status: Active" in page
+    for withheld in ("Imminent", "Emergency", "Triage", ">caseworker<", str(caseworker.pk)):
+        assert withheld not in page, withheld
+    assert client.get("/cases/", {"risk": "low"}).content.decode().count(assigned.number) >= 1
+    start = client.get("/cases/dashboard/")
+    assert start.status_code == 302
+    assert start["Location"] == "/cases/"
+    case_page = client.get(url(assigned)).content.decode()
+    assert "Active" in case_page
+    assert "Emergency" not in case_page
+    assert "Imminent" not in case_page
+
+
+def test_operator_case_page_leaves_out_risk_housing_and_history(assigned: Case, operator: Any,
+                                                                caseworker: Any,
+                                                                login: Login) -> None:
+    services.risk_assess(actor=caseworker, case=assigned, immediacy="imminent",
+                         recommended_priority="emergency",
+                         next_review=timezone.localdate() + timedelta(days=3),
+                         threat_actors="Local police unit")
+    page = login(operator).get(url(assigned)).content.decode()
+    assert assigned.number in page
+    for withheld in ("Imminent", "Local police", 'id="risk"', 'id="housing"', 'id="history"',
+                     "Triage", "data-outcome"):
+        assert withheld not in page, withheld
+    full = login(caseworker).get(url(assigned)).content.decode()
+    assert "Imminent" in full
+    assert 'id="history"' in full

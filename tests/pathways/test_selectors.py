@@ -271,8 +271,9 @@ def test_pathway_outcomes_have_known_figures(outcomes: dict[str, Application],
 
 
 def test_outcomes_board_has_known_answers(outcomes: dict[str, Application],
-                                          reference: dict[str, Pathway], auditor: Any) -> None:
-    board = selectors.outcomes_board(actor=auditor)
+                                          reference: dict[str, Pathway],
+                                          coordinator: Any) -> None:
+    board = selectors.outcomes_board(actor=coordinator)
     (de,) = [r for r in board.pathways if r.pathway == "de-humanitarian"]
     assert de.funnel == {"cases": 5, "submitted": 4, "approved": 2, "visa_issued": 1,
                          "travelled": 1, "arrived": 1}
@@ -295,9 +296,24 @@ def test_outcomes_board_has_known_answers(outcomes: dict[str, Application],
         (outcomes["A4"].case.number, "de-humanitarian", "submitted", 50), *ten_days,
         (outcomes["A5"].case.number, "de-humanitarian", "draft", 5),
     ]
-    only_canada = selectors.outcomes_board(actor=auditor, country="ca")
+    only_canada = selectors.outcomes_board(actor=coordinator, country="ca")
     assert [r.country for r in only_canada.countries] == ["CA"]
     assert only_canada.stuck == []
+
+
+def test_auditor_gets_the_figures_but_no_case_by_name(outcomes: dict[str, Application],
+                                                      coordinator: Any, auditor: Any) -> None:
+    """Finding 9 of issue 13: the auditor's "stuck" list named a coordinator-only case."""
+    case_services.case_transition(actor=coordinator, case=outcomes["A4"].case,
+                                  to=Status.SUSPENDED)
+    full = selectors.outcomes_board(actor=coordinator)
+    assert outcomes["A4"].case.number in [s.case_number for s in full.stuck]
+    board = selectors.outcomes_board(actor=auditor)
+    assert board.stuck == []
+    assert board.stuck_withheld
+    assert not full.stuck_withheld
+    assert [(r.pathway, r.funnel) for r in board.pathways] == [
+        (r.pathway, r.funnel) for r in full.pathways]  # the same aggregate figures
 
 
 def test_outcomes_board_needs_the_permission_and_sees_one_organization(

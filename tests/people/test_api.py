@@ -6,10 +6,15 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from haven.access.roles import Role
 from haven.accounts import services as account_services
 from haven.audit.models import AuditEvent
+from haven.cases import services as case_services
+from haven.cases.models import Status
 from haven.keyring import services as keyring_services
+from haven.people import services
 from haven.people.models import Person, PersonFile
+from tests.factories.accounts import UserFactory
 
 
 @pytest.fixture
@@ -128,3 +133,81 @@ def test_erased_person_files_gone(unsealed: list[str], coordinator: Any, api: An
         assert client.delete(f"/api/v1/people/{person_id}").status_code == 204
     assert not (data_dir / "files" / f"{file_id}.hvf").exists()
     assert keyring_services.keystore_path().exists()
+
+
+# --- need-to-know (issue 13, finding 1) -----------------------------------------------------------
+
+
+def _principal(case: Any) -> Person:
+    return case.members.get(is_principal=True).person
+
+
+@pytest.fixture
+def people_of_cases(unsealed: list[str], coordinator: Any, caseworker: Any,
+                    other_caseworker: Any, verifier: Any) -> dict[str, Any]:
+    """A case of the caseworker (sent to the verifier), one of another caseworker, one of the
+    caseworker suspended for security, and a person who belongs to no case."""
+
+    def case(name: str, phone: str, assignee: Any) -> Any:
+        opened = case_services.case_open(actor=coordinator, legal_name=name, phone=phone)
+        case_services.case_assign(actor=coordinator, case=opened, assignee=assignee)
+        return opened
+
+    mine = case("Аслан Мирзоев", "+7 928 111 22 33", caseworker)
+    case_services.verification_request(actor=coordinator, case=mine, verifier=verifier)
+    theirs = case("Рустам Бекиев", "+7 928 444 55 66", other_caseworker)
+    suspended = case("Зелимхан Ясаев", "+7 928 777 88 99", caseworker)
+    case_services.case_transition(actor=coordinator, case=suspended, to=Status.SUSPENDED)
+    loose = services.person_create(actor=coordinator, legal_name="Ибрагим Латиев")
+    return {"mine": _principal(mine), "theirs": _principal(theirs),
+            "suspended": _principal(suspended), "loose": loose}
+
+
+def test_people_are_listed_and_found_only_through_ones_own_cases(
+        people_of_cases: dict[str, Any], *, coordinator: Any, caseworker: Any, verifier: Any,
+        operator: Any, api: Any) -> None:
+    mine = str(people_of_cases["mine"].pk)
+    client = api(caseworker)
+    assert [p["id"] for p in client.get("/api/v1/people").json()] == [mine]
+    assert [p["id"] for p in client.get("/api/v1/people", {"q": "мирзоев"}).json()] == [mine]
+    nobody = client.get("/api/v1/people", {"q": "Никтоев"})
+    for q in ("Рустам", "+7 928 444 55 66", "Зелимхан", "+79287778899", "Латиев"):
+        found = client.get("/api/v1/people", {"q": q})
+        assert found.status_code == 200
+        assert found.content == nobody.content == b"[]", q  # as if nobody had that name
+    assert [p["id"] for p in api(verifier).get("/api/v1/people").json()] == [mine]
+    assert api(operator).get("/api/v1/people", {"q": "Аслан"}).json() == []  # opened none
+    everyone = {p["id"] for p in api(coordinator).get("/api/v1/people").json()}
+    assert everyone == {str(p.pk) for p in people_of_cases.values()}
+
+
+def test_a_caseworker_with_no_cases_sees_nobody(people_of_cases: dict[str, Any], org: Any,
+                                                api: Any) -> None:
+    idle = UserFactory(username="idle", organization=org, role=Role.CASEWORKER, enrolled=True)
+    client = api(idle)
+    assert client.get("/api/v1/people").json() == []
+    assert client.get("/api/v1/people", {"q": "Аслан"}).json() == []
+
+
+def test_files_follow_the_persons_cases(people_of_cases: dict[str, Any], *, coordinator: Any,
+                                        caseworker: Any, verifier: Any, operator: Any,
+                                        api: Any, data_dir: Any) -> None:
+    theirs, mine = people_of_cases["theirs"], people_of_cases["mine"]
+    scan = _upload(api(coordinator), str(theirs.pk), b"PASSPORT-OF-RUSTAM").json()["id"]
+    assert api(verifier).get(f"/api/v1/people/{theirs.pk}/files/{scan}").status_code == 404
+    stored = PersonFile.objects.count()
+    refused = _upload(api(caseworker), str(theirs.pk), b"planted")
+    assert refused.status_code == 404  # as for a person who does not exist
+    assert _upload(api(operator), str(mine.pk), b"planted").status_code == 403
+    assert PersonFile.objects.count() == stored
+    own = _upload(api(caseworker), str(mine.pk), b"PASSPORT-OF-ASLAN")
+    assert own.status_code == 201, own.content
+    download = api(verifier).get(f"/api/v1/people/{mine.pk}/files/{own.json()['id']}")
+    assert b"".join(download.streaming_content) == b"PASSPORT-OF-ASLAN"
+
+
+def test_erasing_someone_one_may_not_see_is_not_found(people_of_cases: dict[str, Any],
+                                                      outsider: Any, api: Any) -> None:
+    person = people_of_cases["loose"]
+    assert api(outsider).delete(f"/api/v1/people/{person.pk}").status_code == 404
+    assert Person.objects.filter(pk=person.pk).exists()
