@@ -685,7 +685,9 @@ class Projection:
         return hash(self._obj)
 
     def __repr__(self) -> str:
-        return f"<projection of {self._obj!r}: {sorted(self._fields)}>"
+        # The record's own repr may hold a withheld field (a case's is its number).
+        return (f"<projection of {type(self._obj).__name__} {getattr(self._obj, 'pk', '?')}: "
+                f"{sorted(self._fields)}>")
 
 
 def project(obj: Any, fields: frozenset[str]) -> Projection:

@@ -129,3 +129,231 @@ def test_org_scoped(coordinator: User, caseworker: User, auditor: User) -> None:
     qs = User.objects.all()
     assert set(policy.org_scoped(coordinator, Perm.ACCOUNT_MANAGE, qs)) == {coordinator, caseworker, auditor}
     assert list(policy.org_scoped(caseworker, Perm.ACCOUNT_MANAGE, qs)) == []
+
+
+# --- object rules and filters for what holds personal data (issue 13) ----------------------------
+
+
+@pytest.fixture
+def households(*, coordinator: User, caseworker: User, other_caseworker: User,
+               operator: User, verifier: User, liaison: User, outsider: User,
+               settings: Any) -> dict[str, Any]:
+    """Cases of the caseworker (opened by the operator, sent to the verifier, referred to the
+    liaison), of another caseworker, a suspended one of the caseworker, a person in no case,
+    and another organization's case."""
+    from haven.cases import services as cases
+    from haven.cases.models import SharedField, Status
+    from haven.people import services as people
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+    def opened(by: User, assignee: User | None, name: str) -> Any:
+        case = cases.case_open(actor=by, legal_name=name)
+        if assignee is not None:
+            cases.case_assign(actor=coordinator, case=case, assignee=assignee)
+        return case
+
+    mine = opened(operator, caseworker, "Аслан")
+    cases.verification_request(actor=coordinator, case=mine, verifier=verifier)
+    cases.referral_create(actor=coordinator, case=mine, liaison=liaison,
+                          shared_fields=[SharedField.STATUS])
+    theirs = opened(coordinator, other_caseworker, "Рустам")
+    suspended = opened(operator, caseworker, "Зелимхан")
+    cases.case_transition(actor=coordinator, case=suspended, to=Status.SUSPENDED)
+    foreign = opened(outsider, None, "Ахмед")
+    loose = people.person_create(actor=coordinator, legal_name="Ибрагим")
+    return {"mine": mine, "theirs": theirs, "suspended": suspended, "foreign": foreign,
+            "loose": loose}
+
+
+def _principal(case: Any) -> Any:
+    return case.members.get(is_principal=True).person
+
+
+def test_a_person_is_visible_exactly_when_one_of_their_cases_is(
+        households: dict[str, Any], *, coordinator: User, caseworker: User,
+        other_caseworker: User, operator: User, verifier: User, liaison: User,
+        auditor: User, outsider: User) -> None:
+    from haven.people.models import Person
+
+    people = {name: _principal(case) for name, case in households.items() if name != "loose"}
+    people["loose"] = households["loose"]
+    expected = {
+        coordinator: {"mine", "theirs", "suspended", "loose"},
+        caseworker: {"mine"}, other_caseworker: {"theirs"}, operator: {"mine"},
+        verifier: {"mine"}, liaison: set(), auditor: set(), outsider: {"foreign"},
+    }
+    for user, names in expected.items():
+        visible = set(policy.people_visible_to(user, Person.objects.all()))
+        assert visible == {people[n] for n in names}, user.username
+        for name, person in people.items():  # the rule and the filter agree
+            assert policy.has_perm(user, Perm.PERSON_READ, person) == (name in names), (
+                user.username, name)
+
+
+def test_files_profiles_and_memberships_follow_the_person_and_the_case(
+        households: dict[str, Any], *, coordinator: User, caseworker: User,
+        other_caseworker: User, liaison: User) -> None:
+    import uuid
+
+    from haven.cases import services as cases
+    from haven.cases.models import Member, PersonProfile
+    from haven.keyring import files
+    from haven.people import services as people
+    from haven.people.models import PersonFile
+
+    mine, theirs = households["mine"], households["theirs"]
+    for case in (mine, theirs):
+        person = _principal(case)
+        cases.profile_update(actor=coordinator, case=case, person=person, story="x")
+        people.person_file_attach(actor=coordinator, person=person, upload=files.EncryptedUpload(
+            file_id=uuid.uuid4(), name="scan.pdf", content_type="application/pdf", size=1))
+    only_mine = {_principal(mine)}
+    assert {f.person for f in policy.person_files_visible_to(
+        caseworker, PersonFile.objects.all())} == only_mine
+    assert {p.person for p in policy.profiles_visible_to(
+        caseworker, PersonProfile.objects.all())} == only_mine
+    assert {m.case for m in policy.members_visible_to(caseworker, Member.objects.all())} == {
+        mine}
+    assert not policy.members_visible_to(liaison, Member.objects.all()).exists()
+    assert policy.members_visible_to(coordinator, Member.objects.all()).count() == 3
+    theirs_file = PersonFile.objects.get(person=_principal(theirs))
+    assert policy.has_perm(other_caseworker, Perm.PERSON_REVEAL, theirs_file)
+    assert not policy.has_perm(caseworker, Perm.PERSON_REVEAL, theirs_file)
+    member = Member.objects.get(case=theirs)
+    assert not policy.has_perm(caseworker, Perm.CASE_READ, member)
+    assert not policy.has_perm(liaison, Perm.CASE_READ, Member.objects.get(case=mine))
+    assert policy.has_perm(caseworker, Perm.CASE_UPDATE, Member.objects.get(case=mine))
+    assert not policy.has_perm(caseworker, Perm.PERSON_READ,
+                               PersonProfile.objects.get(person=_principal(theirs)))
+    # An operator attaches no file: uploading documents is not an operator's work.
+    assert not policy.has_perm(caseworker, Perm.DOCUMENT_UPLOAD, _principal(theirs))
+    assert policy.has_perm(caseworker, Perm.DOCUMENT_UPLOAD, _principal(mine))
+
+
+def test_referrals_and_placements(households: dict[str, Any], *, coordinator: User,
+                                  caseworker: User, operator: User, liaison: User,
+                                  auditor: User, outsider: User) -> None:
+    from haven.cases.models import Referral
+    from haven.housing import services as housing
+    from haven.housing.models import Placement
+
+    referral = Referral.objects.get()
+    assert list(policy.referrals_visible_to(liaison, Referral.objects.all())) == [referral]
+    assert list(policy.referrals_visible_to(coordinator, Referral.objects.all())) == [referral]
+    assert not policy.referrals_visible_to(caseworker, Referral.objects.all()).exists()
+    assert not policy.referrals_visible_to(auditor, Referral.objects.all()).exists()
+    assert policy.has_perm(liaison, Perm.CASE_READ, referral)
+    assert not policy.has_perm(caseworker, Perm.CASE_READ, referral)
+    Referral.objects.update(active=False)
+    referral.refresh_from_db()
+    assert not policy.has_perm(liaison, Perm.CASE_READ, referral)
+    assert not policy.referrals_visible_to(liaison, Referral.objects.all()).exists()
+
+    shelter = housing.shelter_create(actor=coordinator, code_name="Oak", address="x",
+                                     capacity=5)
+    mine = households["mine"]
+    placement = housing.placement_create(actor=coordinator, case=mine,
+                                         person=_principal(mine), shelter=shelter)
+    assert list(policy.placements_visible_to(caseworker, Placement.objects.all())) == [placement]
+    assert list(policy.placements_visible_to(coordinator, Placement.objects.all())) == [
+        placement]
+    assert not policy.placements_visible_to(operator, Placement.objects.all()).exists()
+    assert not policy.placements_visible_to(outsider, Placement.objects.all()).exists()
+    assert policy.has_perm(caseworker, Perm.PLACEMENT_MANAGE, placement)
+    assert not policy.has_perm(operator, Perm.CASE_READ, placement)
+
+
+def test_requests_go_to_the_whole_hotline_of_their_organization(
+        *, coordinator: User, operator: User, caseworker: User, outsider: User,
+        unsealed: list[str], org: Organization) -> None:
+    from haven.intake import services as intake
+    from haven.intake.models import Message, Request
+
+    key = intake.intake_key_create(actor=None, organization=org)
+    submitted = intake.request_submit(intake_key=key, contact="c", region="r", story="s",
+                                      urgency="now", language="en")
+    intake.request_reply(actor=operator, request=submitted.request, body="hello")
+    request = Request.objects.get()
+    message = Message.objects.get()
+    for user, sees in ((operator, True), (coordinator, True), (caseworker, False),
+                       (outsider, False)):
+        assert policy.requests_visible_to(user, Request.objects.all()).exists() == sees
+        assert policy.messages_visible_to(user, Message.objects.all()).exists() == sees
+        assert policy.has_perm(user, Perm.REQUEST_READ, request) == sees
+        assert policy.has_perm(user, Perm.REQUEST_READ, message) == sees
+
+
+def test_outcome_rows_naming_cases_go_only_to_those_who_see_the_cases(
+        households: dict[str, Any], *, coordinator: User, caseworker: User,
+        auditor: User) -> None:
+    from haven.pathways import services as pathways
+    from haven.pathways.models import Application, Pathway, PathwayStatus
+
+    pathway = Pathway.objects.exclude(status=PathwayStatus.CLOSED).first()
+    assert pathway is not None
+    for name in ("mine", "theirs"):
+        pathways.application_create(actor=coordinator, case=households[name], pathway=pathway)
+    everything = Application.objects.all()
+    assert policy.outcomes_stuck_visible_to(coordinator, everything).count() == 2
+    assert not policy.outcomes_stuck_visible_to(auditor, everything).exists()
+    assert not policy.outcomes_stuck_visible_to(caseworker, everything).exists()  # no outcomes
+
+
+# --- projections -----------------------------------------------------------------------------------
+
+
+def test_each_role_has_its_view_of_a_case(*, coordinator: User, caseworker: User,
+                                          operator: User, verifier: User, liaison: User,
+                                          auditor: User) -> None:
+    views = {u.username: policy.case_view_of(u)
+             for u in (coordinator, caseworker, operator, verifier, liaison, auditor)}
+    assert views == {"coordinator": policy.CaseView.FULL, "caseworker": policy.CaseView.FULL,
+                     "operator": policy.CaseView.OPENER, "verifier": policy.CaseView.FULL,
+                     "liaison": policy.CaseView.REFERRAL, "auditor": policy.CaseView.NONE}
+    assert policy.case_view_of(None) == policy.CaseView.NONE
+
+
+def test_projections_are_allow_lists() -> None:
+    full, opener = policy.CASE_FIELDS[policy.CaseView.FULL], policy.CASE_FIELDS[
+        policy.CaseView.OPENER]
+    assert opener < full
+    assert not {"risk_level", "triage_score", "verification_outcome", "next_review",
+                "summary"} & opener
+    assert policy.CASE_FIELDS[policy.CaseView.REFERRAL] == {"id", "number"}
+    assert policy.CASE_FIELDS[policy.CaseView.NONE] == frozenset()
+    assert "confidential" not in policy.MEMBER_FIELDS[policy.CaseView.OPENER]
+    assert "outcome" not in policy.VERIFICATION_FIELDS[policy.CaseView.OPENER]
+
+
+class _Record(SimpleNamespace):
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+
+def test_a_projection_shows_only_what_it_lists() -> None:
+    record = _Record(id="c1", pk="c1", number="HV-1", status="active", risk_level="high",
+                             assigned_to_id="u1", assigned_to="someone",
+                             get_status_display=lambda: "Active",
+                             get_risk_level_display=lambda: "High")
+    shown = policy.project(record, frozenset({"id", "number", "status", "assigned_to"}))
+    assert (shown.pk, shown.id, shown.number, shown.status) == ("c1", "c1", "HV-1", "active")
+    assert shown.get_status_display() == "Active"
+    assert shown.assigned_to_id == "u1"
+    assert shown.risk_level is None
+    assert shown.get_risk_level_display is None
+    assert shown.__dict__ is None  # nothing reaches the record around the list
+    assert shown == policy.project(record, frozenset()) == record
+    assert "HV-1" not in repr(shown)
+    assert {shown} == {policy.project(record, frozenset({"id"}))}  # hashable by the record
+    with pytest.raises(AttributeError):
+        shown.status = "closed"
+
+
+def test_a_partner_sees_the_shared_case_fields(liaison: User, caseworker: User) -> None:
+    fields = policy.case_fields(liaison, shared=["status", "household_size"])
+    assert fields == {"id", "number", "status"}
+    assert policy.case_fields(caseworker, shared=["status"]) == policy.CASE_FIELDS[
+        policy.CaseView.FULL]
+    assert policy.case_filterable(liaison) == {"id", "number"}
+    assert policy.referral_shared_fields(caseworker, []) == {}

@@ -7,11 +7,12 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
 
+from haven.access import policy
 from haven.access.roles import Role
 from haven.accounts.models import User
 from haven.cases import selectors
 from haven.cases.management.commands import seed
-from haven.cases.models import Case, Member, Status
+from haven.cases.models import Case, Member, Outcome, Referral, Status
 from haven.housing.models import Placement, Shelter
 from haven.people.models import Person, PersonIndex
 
@@ -132,3 +133,21 @@ def test_seed_refuses_parallel_jobs_on_sqlite(unsealed: list[str], coordinator: 
     with pytest.raises(CommandError, match="--jobs needs PostgreSQL"):
         call_command("seed", "--people", "5", "--org", "test-org", "--jobs", "2")
     assert not Person.objects.exists()
+
+
+def test_seed_refers_cases_to_a_liaison_with_several_shared_sets(
+        unsealed: list[str], coordinator: Any, caseworker: Any, operator: Any,
+        liaison: Any) -> None:
+    """The demo organization (`haven demo` seeds it) has referrals to its partner liaison, so
+    the partial view can be tried; each seeded referral shares one of the sets in turn."""
+    call_command("seed", "--people", "60", "--seed", "3", "--org", "test-org")
+    referrals = list(Referral.objects.select_related("case"))
+    assert {tuple(r.shared) for r in referrals} == {tuple(s) for s in seed.SHARED_SETS}
+    assert all(r.liaison == liaison and r.active for r in referrals)
+    assert not [r for r in referrals if r.case.status == Status.SUSPENDED
+                or r.case.verification_outcome == Outcome.SUSPECT]
+    visible = selectors.case_list(actor=liaison)
+    assert set(visible) == {r.case for r in referrals}
+    shared = selectors.referral_shared(actor=liaison, cases=list(visible))
+    assert {tuple(v) for v in shared.values()} == {tuple(s) for s in seed.SHARED_SETS}
+    assert policy.case_view_of(liaison) == policy.CaseView.REFERRAL

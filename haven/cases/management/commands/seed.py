@@ -37,6 +37,7 @@ from haven.accounts.models import Organization, User
 from haven.audit.services import record
 from haven.cases.models import (
     OPEN,
+    WORKING,
     Case,
     CaseType,
     ClosureReason,
@@ -45,8 +46,10 @@ from haven.cases.models import (
     Outcome,
     PersonProfile,
     Priority,
+    Referral,
     Relationship,
     RiskLevel,
+    SharedField,
     Status,
     Task,
     TaskStatus,
@@ -99,6 +102,13 @@ STATUS_WEIGHTS = [(Status.INTAKE, 14), (Status.VERIFICATION, 12), (Status.ACTIVE
                   (Status.CLOSED, 12), (Status.ON_HOLD, 6), (Status.WITHDRAWN, 4),
                   (Status.SUSPENDED, 3)]
 PRIORITY_WEIGHTS = [(Priority.EMERGENCY, 8), (Priority.URGENT, 27), (Priority.NORMAL, 65)]
+# What the seeded referrals share with partners: a partial view of each shape.
+SHARED_SETS: list[list[str]] = [
+    [SharedField.STATUS],
+    [SharedField.STATUS, SharedField.PRIORITY, SharedField.HOUSEHOLD_SIZE],
+    [SharedField.CASE_TYPE, SharedField.HOUSEHOLD_SIZE, SharedField.NATIONALITY,
+     SharedField.LANGUAGES],
+]
 
 
 def _pick(rng: random.Random, weighted: list[tuple[Any, int]]) -> Any:
@@ -380,7 +390,26 @@ class Seeder:
         Note.objects.bulk_create(notes, batch_size=500)
         Task.objects.bulk_create(tasks, batch_size=500)
         Placement.objects.bulk_create(placements, batch_size=500)
+        Referral.objects.bulk_create(self._referrals(cases), batch_size=500)
         return len(persons), len(cases)
+
+    def _referrals(self, cases: list[Case]) -> list[Referral]:
+        """About one working case in ten referred to a partner liaison, each referral sharing
+        one of ``SHARED_SETS`` in turn, so a liaison sees partial views of several shapes.
+        Never a suspended or suspect case (``referral_create`` refuses those too). A random
+        source of its own keeps the rest of the seed as it was."""
+        liaisons = self.staff[Role.LIAISON]
+        eligible = [c for c in cases if c.status in WORKING
+                    and c.verification_outcome != Outcome.SUSPECT]
+        if not liaisons or not eligible:
+            return []
+        rng = random.Random(f"{self.seed}/{eligible[0].pk}/referrals")  # noqa: S311 - invented data
+        chosen = rng.sample(eligible, min(len(eligible),
+                                          max(len(SHARED_SETS), len(eligible) // 10)))
+        return [Referral(id=_uuid(rng), case=case, liaison=rng.choice(liaisons),
+                         shared_fields=",".join(SHARED_SETS[n % len(SHARED_SETS)]),
+                         created_by=case.opened_by)
+                for n, case in enumerate(chosen)]
 
     def _shape(self, case: Case, size: int) -> None:
         """Make the case's fields agree with its status (verified if active, …)."""
