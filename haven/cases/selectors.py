@@ -100,10 +100,11 @@ def _name_search(actor: Any, q: str, qs: QuerySet[Case], *, filtered: bool) -> C
     without another filter the number of matching cases is known from the people read. Anyone
     else searches inside their own (much shorter) queue, case by case.
     """
-    search = people_selectors.person_search(actor, q)
+    supervise = policy.has_perm(actor, Perm.CASE_SUPERVISE)
+    search = people_selectors.person_search(actor, q, rank=supervise)
     if search is None:
         return CaseSearch(qs.none())
-    if not policy.has_perm(actor, Perm.CASE_SUPERVISE):
+    if not supervise:
         # Someone who sees only their own cases searches inside them: each of their cases is
         # checked for a member with the words, and nobody else's matches are read, counted or
         # timed — the answer is the one they would get if those people did not exist.

@@ -96,10 +96,16 @@ class PersonSearch:
         return condition
 
 
-def person_search(actor: Any, q: str) -> PersonSearch | None:
+def person_search(actor: Any, q: str, *, rank: bool = True) -> PersonSearch | None:
     """People of the actor's organization whose blind index holds every name token of ``q``
     (or its phone digits); None = no query. The one search path: other apps (cases) call this
-    instead of building index digests themselves."""
+    instead of building index digests themselves.
+
+    ``rank``: order several words rarest first by counting the organization's index entries
+    of each — what a search from the index needs. A search inside one's own cases
+    (``PersonSearch.matches``) does not, and must not: the count covers people the actor may
+    not see, and the time it takes would tell how common a name is among them.
+    """
     org = str(actor.organization_id)
     words = normalize.tokens(q)
     digits = normalize.phone_digits(q)
@@ -109,7 +115,7 @@ def person_search(actor: Any, q: str) -> PersonSearch | None:
     if len(digits) >= 5 and len(digits) * 2 >= len(q.replace(" ", "")):
         (phone,) = keys.blind_indexes(f"{org}|phone", [digits])
     names = list(dict.fromkeys(keys.blind_indexes(f"{org}|name", words)))
-    if len(names) == 1:
+    if len(names) == 1 or not rank:
         return PersonSearch(tuple(names), phone)
     # The rarest token first: a search starts from it ("Magomed Rarename" reads the few
     # Rarenames, not every Magomed). Counting stops at RARITY_SCAN index entries.
@@ -119,15 +125,29 @@ def person_search(actor: Any, q: str) -> PersonSearch | None:
     return PersonSearch(tuple(names), phone, common=counts[names[0]] >= RARITY_SCAN)
 
 
-def person_ids_matching(actor: Any, q: str) -> list[UUID] | None:
-    """The ids of ``person_search``'s matches that the actor may see, as a list; None = no
-    query."""
-    search = person_search(actor, q)
+def people_matching(actor: Any, q: str) -> QuerySet[Person]:
+    """The visible people whose blind index holds every word of ``q`` (or its phone number).
+
+    A coordinator, who sees everyone of the organization, is answered from the index. Anyone
+    else searches inside the people they may see, each checked for the words
+    (``PersonSearch.matches``), so a match they may not see is never read, counted or timed:
+    the answer is the one they would get if that person did not exist.
+    """
+    everyone = policy.has_perm(actor, Perm.CASE_SUPERVISE)
+    search = person_search(actor, q, rank=everyone)
+    qs = people_visible(actor)
     if search is None:
+        return qs.none()
+    if everyone:
+        return qs.filter(pk__in=search.person_ids())
+    return qs.filter(search.matches(OuterRef("pk")))
+
+
+def person_ids_matching(actor: Any, q: str) -> list[UUID] | None:
+    """The ids of ``people_matching`` as a list; None = no query."""
+    if not normalize.tokens(q):
         return None
-    ids = search.person_ids()
-    visible = set(people_visible(actor).filter(pk__in=ids).values_list("pk", flat=True))
-    return [pk for pk in ids if pk in visible]
+    return list(people_matching(actor, q).values_list("pk", flat=True))
 
 
 @dataclass(frozen=True)
@@ -144,23 +164,12 @@ class PersonRow:
 def person_list(*, actor: Any, q: str = "", limit: int = MAX_RESULTS) -> list[PersonRow]:
     """The people the actor may see, newest first, optionally an exact-token search.
 
-    Search never touches plaintext: the query is normalized and HMAC'd like the index. It
-    runs inside the visible people — each visible person is checked for the query's tokens
-    (``PersonSearch.matches``) — so a match the actor may not see is never read, counted or
-    timed: the answer is the one they would get if that person did not exist. Data keys for
-    the page are unwrapped in one agent call. Names are only decrypted for roles with
+    Search never touches plaintext: the query is normalized and HMAC'd like the index, and
+    runs inside the visible people (``people_matching``). Data keys for the page are
+    unwrapped in one agent call. Names are only decrypted for roles with
     ``person:reveal``, and a page that reveals names is recorded with the ids shown.
     """
-    qs = people_visible(actor)
-    if q.strip():
-        search = person_search(actor, q)
-        if search is None:
-            qs = qs.none()
-        elif policy.has_perm(actor, Perm.CASE_SUPERVISE):
-            # Everyone of the organization is visible: straight from the index.
-            qs = qs.filter(pk__in=search.person_ids())
-        else:
-            qs = qs.filter(search.matches(OuterRef("pk")))
+    qs = people_matching(actor, q) if q.strip() else people_visible(actor)
     people = list(qs.order_by("-created_at")[: max(1, min(limit, MAX_RESULTS))])
     reveal = policy.has_perm(actor, Perm.PERSON_REVEAL)
     if not reveal:
