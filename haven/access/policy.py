@@ -9,8 +9,11 @@ Haven makes an access decision.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from django.db.models import Q
 
 from haven.access.permissions import Perm
 from haven.access.roles import Role
@@ -398,18 +401,32 @@ def cases_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
     return qs.none()
 
 
-def case_records_visible_to(user: Any, perm: Perm, qs: QuerySet[_M]) -> QuerySet[_M]:
-    """Records with a ``case`` (applications, travels, dossier exports) that ``user`` may
-    see: the role must grant ``perm`` and the case must be visible (``cases_visible_to``).
-    A supervisor's filter is the organization alone, so no case subquery is paid for."""
+def _within_visible_cases(user: Any, qs: QuerySet[_M], *, needs: set[Perm], org: str,
+                          on_case: Callable[[Any], Any]) -> QuerySet[_M]:
+    """The records of ``qs`` that hang off a case the user may see: nothing unless the role
+    grants every permission of ``needs``; a supervisor's filter is the organization alone
+    (``org``: the path to its id), so no case subquery is paid for; anyone else's also
+    ``on_case(visible case ids)``, the condition tying a record to those cases."""
     from haven.cases.models import Case
 
-    if perm not in role_perms(user) or Perm.CASE_READ not in role_perms(user):
+    perms = role_perms(user)
+    if not needs <= perms:
         return qs.none()
-    qs = qs.filter(organization_id=user.organization_id)
-    if Perm.CASE_SUPERVISE in role_perms(user):
+    qs = qs.filter(**{org: user.organization_id})
+    if Perm.CASE_SUPERVISE in perms:
         return qs
-    return qs.filter(case__in=cases_visible_to(user, Case.objects.all()).values("pk"))
+    return qs.filter(on_case(cases_visible_to(user, Case.objects.all()).values("pk")))
+
+
+def _case_in(visible: Any) -> Q:
+    return Q(case__in=visible)
+
+
+def case_records_visible_to(user: Any, perm: Perm, qs: QuerySet[_M]) -> QuerySet[_M]:
+    """Records with a ``case`` (applications, travels, dossier exports) that ``user`` may
+    see: the role must grant ``perm`` and the case must be visible (``cases_visible_to``)."""
+    return _within_visible_cases(user, qs, needs={perm, Perm.CASE_READ}, org="organization_id",
+                                 on_case=_case_in)
 
 
 def people_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
@@ -418,16 +435,12 @@ def people_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
     ``cases_visible_to`` lets the user see; nobody without ``person:read``."""
     from django.db.models import Exists, OuterRef
 
-    from haven.cases.models import Case, Member
+    from haven.cases.models import Member
 
-    perms = role_perms(user)
-    if Perm.PERSON_READ not in perms:
-        return qs.none()
-    qs = qs.filter(organization_id=user.organization_id)
-    if Perm.CASE_SUPERVISE in perms:
-        return qs
-    cases = cases_visible_to(user, Case.objects.all()).values("pk")
-    return qs.filter(Exists(Member.objects.filter(person=OuterRef("pk"), case__in=cases)))
+    return _within_visible_cases(
+        user, qs, needs={Perm.PERSON_READ}, org="organization_id",
+        on_case=lambda visible: Exists(Member.objects.filter(person=OuterRef("pk"),
+                                                             case__in=visible)))
 
 
 def _visible_people_ids(user: Any) -> QuerySet[Any]:
@@ -453,14 +466,8 @@ def profiles_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
 def members_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
     """Household memberships of the cases ``user`` may see, for roles with ``person:read``
     (a partner liaison sees a referred case, never its household)."""
-    from haven.cases.models import Case
-
-    perms = role_perms(user)
-    if Perm.PERSON_READ not in perms:
-        return qs.none()
-    if Perm.CASE_SUPERVISE in perms:
-        return qs.filter(case__organization_id=user.organization_id)
-    return qs.filter(case__in=cases_visible_to(user, Case.objects.all()).values("pk"))
+    return _within_visible_cases(user, qs, needs={Perm.PERSON_READ},
+                                 org="case__organization_id", on_case=_case_in)
 
 
 def referrals_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
@@ -479,14 +486,8 @@ def referrals_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
 def placements_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
     """Placements (who lives in which shelter) of the cases ``user`` may see, for roles that
     may read shelters."""
-    from haven.cases.models import Case
-
-    perms = role_perms(user)
-    if Perm.SHELTER_READ not in perms or Perm.CASE_READ not in perms:
-        return qs.none()
-    if Perm.CASE_SUPERVISE in perms:
-        return qs.filter(case__organization_id=user.organization_id)
-    return qs.filter(case__in=cases_visible_to(user, Case.objects.all()).values("pk"))
+    return _within_visible_cases(user, qs, needs={Perm.SHELTER_READ, Perm.CASE_READ},
+                                 org="case__organization_id", on_case=_case_in)
 
 
 def requests_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
