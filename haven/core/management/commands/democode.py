@@ -11,9 +11,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from haven.accounts.models import User
+from haven.accounts.models import SealedTOTPDevice, User
 
 
 class Command(BaseCommand):
@@ -34,7 +33,7 @@ class Command(BaseCommand):
                 "of demo users. Real users read the code from their authenticator app.",
                 returncode=2,
             )
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        device = SealedTOTPDevice.objects.filter(user=user, confirmed=True).first()
         if device is None:
             raise CommandError(
                 f"{user.username!r} has no second factor enrolled; run `haven demo` again.",
