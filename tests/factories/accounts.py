@@ -3,13 +3,14 @@ second factor."""
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import factory
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from haven.access.roles import Role
-from haven.accounts.models import Organization, User
+from haven.accounts.models import Organization, SealedTOTPDevice, User
+from haven.keyring import local
 
 PASSWORD = "a long and unusual passphrase"
 
@@ -46,9 +47,13 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class TOTPDeviceFactory(factory.django.DjangoModelFactory):
+    """A confirmed authenticator, its secret sealed as Haven stores it."""
+
     class Meta:
-        model = TOTPDevice
+        model = SealedTOTPDevice
 
     user = factory.SubFactory(UserFactory)
     name = "authenticator"
     confirmed = True
+    key = factory.LazyAttribute(
+        lambda o: local.seal_totp_secret(os.urandom(20), user_id=o.user.pk))
