@@ -64,10 +64,9 @@ def token_hash(raw: str) -> str:
 def _expiry_days(days: Any) -> int:
     if days is None or days == "":
         return int(settings.HAVEN_TOKEN_DEFAULT_DAYS)
-    try:
-        value = int(days)
-    except (TypeError, ValueError):
-        value = 0
+    if isinstance(days, str) and days.strip().isdigit():
+        days = int(days)
+    value = days if isinstance(days, int) and not isinstance(days, bool) else 0
     if not 1 <= value <= settings.HAVEN_TOKEN_MAX_DAYS:
         message = _("A token lives 1 to %(max)d days.") % {"max": settings.HAVEN_TOKEN_MAX_DAYS}
         raise ValidationFailed(message, fields={"expires_days": [message]})
@@ -103,7 +102,8 @@ def token_create(
         token = ApiToken.objects.create(
             user=user, name=name, prefix=raw[:12], key_hash=token_hash(raw),
             expires_at=now() + timedelta(days=days), read_only=bool(read_only),
-            auth_epoch=user.auth_epoch)
+            # the epoch as stored now, not as the caller's copy of the user remembers it
+            auth_epoch=User.objects.values_list("auth_epoch", flat=True).get(pk=user.pk))
         record(actor=actor or user, action="token.created", object_type="api_token",
                object_id=token.pk, organization_id=user.organization_id,
                data={"user": str(user.pk), "days": days, "read_only": bool(read_only)})
