@@ -73,7 +73,7 @@ class TokenCreateForm(forms.Form):
                            help_text=_("What the token is for, for example “monthly report script”."))
     expires_days = forms.IntegerField(
         label=_("Expires after (days)"), min_value=1, max_value=settings.HAVEN_TOKEN_MAX_DAYS,
-        initial=settings.HAVEN_TOKEN_DEFAULT_DAYS)
+        initial=settings.HAVEN_TOKEN_DEFAULT_DAYS, required=False)
     read_only = forms.BooleanField(label=_("Read-only"), required=False,
                                    help_text=_("It may read but never change anything, and "
                                                "never shows sensitive data."))
