@@ -91,6 +91,31 @@ class User(BaseModel, AbstractBaseUser):
         return self.throttled_until is not None and self.throttled_until > (now or timezone.now())
 
 
+class KnownDevice(BaseModel):
+    """A browser that completed a sign-in for ``user`` (it holds the ``haven_device`` cookie;
+    only the cookie's SHA-256 is kept).
+
+    Password attempts from it do not count against the account and are not held back by the
+    account's delay or lock, but by this row's own: someone guessing from elsewhere cannot keep
+    the owner out of their own browser. Forgotten after too many failures of its own.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="known_devices")
+    key_hash = models.CharField(max_length=64, unique=True)
+    last_used_at = models.DateTimeField(default=timezone.now)
+    failed_logins = models.PositiveSmallIntegerField(default=0)
+    throttled_until = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_used_at"]
+
+    def __str__(self) -> str:
+        return f"device of {self.user_id}"
+
+    def is_throttled(self, now: datetime | None = None) -> bool:
+        return self.throttled_until is not None and self.throttled_until > (now or timezone.now())
+
+
 class StoredSession(models.Model):
     """A Django session, stored under the SHA-256 of its cookie value (haven.accounts.sessions).
 

@@ -6,10 +6,10 @@ import io
 from pathlib import Path
 
 import pytest
-from django.utils import timezone
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
+from django.utils import timezone
 
 from haven.accounts import services
 from haven.accounts.models import ApiToken, Organization, User

@@ -13,11 +13,19 @@ from django.test import Client
 from django.utils import timezone
 
 from haven.accounts import services
-from haven.accounts.models import ApiToken, SealedTOTPDevice, StoredSession, User, UserSession
+from haven.accounts.models import (
+    ApiToken,
+    KnownDevice,
+    SealedTOTPDevice,
+    StoredSession,
+    User,
+    UserSession,
+)
 from haven.accounts.services._common import session_track, sign_in_refused_message
 from haven.accounts.sessions import SessionStore, key_hash
 from haven.core.errors import Conflict, Forbidden, ValidationFailed
 from tests.accounts.helpers import code_for, events, forget_used_code, session_request, wrong_code
+from tests.conftest import log_in
 from tests.factories.accounts import PASSWORD
 from tests.hashers import CheapArgon2PasswordHasher
 
@@ -59,7 +67,8 @@ def test_wrong_password_is_counted_delayed_and_audited(caseworker: User) -> None
     [event] = events("auth.login_failed")
     assert event.object_id == str(caseworker.pk)
     assert event.organization_id == str(caseworker.organization_id)
-    assert event.data == {"stage": "password", "failures": 1, "delay_seconds": 2}
+    assert event.data == {"stage": "password", "failures": 1, "delay_seconds": 2,
+                          "known_device": False}
 
 
 def test_the_delay_doubles_with_each_failure_up_to_the_cap(caseworker: User, settings: Any) -> None:
@@ -400,3 +409,47 @@ def test_password_change_keeps_this_session_and_ends_the_rest(caseworker: User) 
     with pytest.raises(services.TokenRejected):
         services.token_authenticate(raw)
     assert ApiToken.objects.count() == 1
+
+
+# --- known browsers --------------------------------------------------------------------------------
+
+
+def test_guessing_from_elsewhere_cannot_keep_the_owner_out_of_their_browser(
+    caseworker: User, settings: Any
+) -> None:
+    settings.HAVEN_LOGIN_LOCK_AFTER = 3
+    own = log_in(Client(), caseworker)  # a full sign-in makes this browser known
+    cookie = own.cookies["haven_device"]
+    assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/accounts/"
+    own.post("/accounts/logout/")
+    _fail_password(caseworker, 3)  # someone else, elsewhere, until the account locks
+    caseworker.refresh_from_db()
+    assert caseworker.is_locked()
+    stranger = Client().post("/accounts/login/", {"username": "caseworker", "password": PASSWORD})
+    assert stranger.status_code == 400  # locked for everyone else, even with the password
+    forget_used_code(caseworker)
+    back = log_in(own, caseworker)  # the owner's browser still gets in
+    assert back.get("/accounts/").status_code == 200
+    caseworker.refresh_from_db()
+    assert caseworker.is_locked()  # success there does not undo what the guessing ran up
+    [password_ok] = events("auth.password_ok")[-1:]
+    assert password_ok.data == {"known_device": True}
+
+
+def test_a_known_browser_has_its_own_delay_and_is_forgotten_at_the_limit(
+    caseworker: User, settings: Any
+) -> None:
+    settings.HAVEN_LOGIN_LOCK_AFTER = 3
+    own = log_in(Client(), caseworker)
+    own.post("/accounts/logout/")
+    [device] = KnownDevice.objects.filter(user=caseworker)
+    for _ in range(3):
+        KnownDevice.objects.filter(pk=device.pk).update(throttled_until=None)
+        response = own.post("/accounts/login/", {"username": "caseworker", "password": WRONG})
+        assert response.status_code == 400
+    caseworker.refresh_from_db()
+    assert caseworker.failed_logins == 0  # the account's own count is untouched
+    assert not caseworker.is_locked()
+    assert caseworker.failures_unseen == 3  # but the owner will be told
+    assert not KnownDevice.objects.filter(pk=device.pk).exists()
+    assert len(events("auth.device_forgotten")) == 1

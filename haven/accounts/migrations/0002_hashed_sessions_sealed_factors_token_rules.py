@@ -11,8 +11,10 @@ Data steps (docs/operations.md, "Upgrading to hashed sessions and sealed second 
 - existing API tokens get an expiry ``HAVEN_TOKEN_DEFAULT_DAYS`` from now.
 """
 
+import uuid
 from datetime import timedelta
 
+import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
@@ -154,6 +156,22 @@ class Migration(migrations.Migration):
             model_name='user',
             name='locked_at',
             field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.CreateModel(
+            name='KnownDevice',
+            fields=[
+                ('id', models.UUIDField(default=uuid.uuid4, editable=False, primary_key=True, serialize=False)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('key_hash', models.CharField(max_length=64, unique=True)),
+                ('last_used_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('failed_logins', models.PositiveSmallIntegerField(default=0)),
+                ('throttled_until', models.DateTimeField(blank=True, null=True)),
+                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='known_devices', to=settings.AUTH_USER_MODEL)),
+            ],
+            options={
+                'ordering': ['-last_used_at'],
+            },
         ),
         migrations.RunPython(hash_sessions, migrations.RunPython.noop),
         migrations.RunPython(seal_totp_secrets, migrations.RunPython.noop),

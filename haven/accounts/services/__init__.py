@@ -6,6 +6,7 @@ package is split by topic; callers use ``haven.accounts.services.<name>``.
 """
 
 from haven.accounts.services._common import (
+    DEVICE_COOKIE,
     SESSION_AUTH_AT,
     SESSION_REAUTH_AT,
     SESSION_SEEN_AT,
@@ -70,6 +71,7 @@ from haven.accounts.services.users import (
 )
 
 __all__ = [
+    "DEVICE_COOKIE",
     "KEYS_WANTED",
     "RECOVERY_CODE_COUNT",
     "SESSION_AUTH_AT",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,10 +15,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from haven.accounts.models import StoredSession, User, UserSession
+from haven.accounts.models import KnownDevice, StoredSession, User, UserSession
 from haven.accounts.sessions import key_hash
 from haven.audit.services import record
 from haven.core.errors import HavenError
+from haven.keyring.local import secret_digest
 
 SESSION_AUTH_AT = "haven_auth_at"
 SESSION_SEEN_AT = "haven_seen_at"
@@ -25,6 +27,9 @@ SESSION_REAUTH_AT = "haven_reauth_at"
 # Re-authenticating with a security key takes two requests: the password, then the key.
 SESSION_REAUTH_PASSWORD_AT = "haven_reauth_password_at"  # noqa: S105 - a session key name
 REAUTH_PASSWORD_SECONDS = 120
+SESSION_DEVICE = "haven_device"  # the known browser this sign-in started from
+DEVICE_COOKIE = "haven_device"
+KNOWN_DEVICES_KEPT = 10
 
 
 class LoginFailed(HavenError):
@@ -62,9 +67,9 @@ def locked_message() -> str:
              "must unlock it (Users → Unlock).")
 
 
-def throttled_message(user: User) -> str:
-    assert user.throttled_until is not None  # noqa: S101 - only called for a throttled account
-    seconds = max(1, int((user.throttled_until - now()).total_seconds() + 0.999))
+def throttled_message(waiting: User | KnownDevice) -> str:
+    assert waiting.throttled_until is not None  # noqa: S101 - only called when throttled
+    seconds = max(1, int((waiting.throttled_until - now()).total_seconds() + 0.999))
     return ngettext("Too many failed attempts: wait %(seconds)d second and try again.",
                     "Too many failed attempts: wait %(seconds)d seconds and try again.",
                     seconds) % {"seconds": seconds}
@@ -76,37 +81,61 @@ def delay_after(failures: int) -> int:
     return int(min(2 ** min(failures, 30), settings.HAVEN_LOGIN_MAX_DELAY_SECONDS))
 
 
-def gate(user: User) -> None:
-    """Refuse an attempt on a locked or waiting account before checking anything.
+def gate(user: User, device: KnownDevice | None = None) -> None:
+    """Refuse an attempt on a locked or waiting account (or known browser) before checking
+    anything.
 
     For steps taken by someone who already showed the password (the code, re-authentication,
-    the password form, a token's re-authentication): saying why cannot reveal an account.
+    the password form, a token's re-authentication): saying why cannot reveal an account. From
+    a known browser (``device``) only that browser's own delay applies.
     """
+    if device is not None:
+        if device.is_throttled():
+            raise Throttled(throttled_message(device))
+        return
     if user.is_locked():
         raise AccountLocked(locked_message())
     if user.is_throttled():
         raise Throttled(throttled_message(user))
 
 
-def register_failure(user: User, *, stage: str) -> None:
-    """Count a failed attempt against the *account*: start its delay, lock it at the limit.
+def register_failure(user: User, *, stage: str, device: KnownDevice | None = None) -> bool:
+    """Count a failed attempt: start a delay, lock at the limit. True if that locked.
 
-    Runs in its own transaction so the count survives the refusal that follows. Never keyed on
-    an address (Tor users share them); the delay keeps guessing slow without locking anyone
-    out, and only a long run of failures locks.
+    Counted against the *account* — never an address: Tor users share them — unless it came
+    from a browser known to the account (``device``), which has a delay and a limit of its own
+    (at the limit it is forgotten). So guessing from anywhere slows down exponentially, while
+    nobody guessing from elsewhere can keep the owner out of their own browser. The user is
+    told of every failure at their next sign-in. Runs in its own transaction so the count
+    survives the refusal that follows.
     """
     with transaction.atomic():
         row = User.objects.select_for_update().get(pk=user.pk)
         at = now()
-        row.failed_logins += 1
         row.failures_unseen += 1
         row.last_failed_at = at
-        delay = delay_after(row.failed_logins)
-        row.throttled_until = at + timedelta(seconds=delay)
+        counter: User | KnownDevice = row
+        if device is not None:
+            known = KnownDevice.objects.select_for_update().filter(pk=device.pk).first()
+            if known is not None:
+                counter = known
+        counter.failed_logins += 1
+        delay = delay_after(counter.failed_logins)
+        counter.throttled_until = at + timedelta(seconds=delay)
         record(actor=None, action="auth.login_failed", object_type="user", object_id=row.pk,
                organization_id=row.organization_id,
-               data={"stage": stage, "failures": row.failed_logins, "delay_seconds": delay})
-        if row.failed_logins >= settings.HAVEN_LOGIN_LOCK_AFTER and row.locked_at is None:
+               data={"stage": stage, "failures": counter.failed_logins, "delay_seconds": delay,
+                     "known_device": counter is not row})
+        locked = counter.failed_logins >= settings.HAVEN_LOGIN_LOCK_AFTER
+        if isinstance(counter, KnownDevice):
+            if locked:
+                counter.delete()
+                record(actor=None, action="auth.device_forgotten", object_type="user",
+                       object_id=row.pk, organization_id=row.organization_id,
+                       data={"failures": counter.failed_logins})
+            else:
+                counter.save(update_fields=["failed_logins", "throttled_until"])
+        elif locked and row.locked_at is None:
             row.locked_at = at
             record(actor=None, action="auth.locked_out", object_type="user", object_id=row.pk,
                    organization_id=row.organization_id, data={"failures": row.failed_logins})
@@ -115,12 +144,51 @@ def register_failure(user: User, *, stage: str) -> None:
     for name in ("failed_logins", "failures_unseen", "last_failed_at", "throttled_until",
                  "locked_at"):
         setattr(user, name, getattr(row, name))
+    if device is not None and isinstance(counter, KnownDevice):
+        device.failed_logins, device.throttled_until = counter.failed_logins, counter.throttled_until
+    return locked
 
 
-def failures_clear(user: User) -> None:
-    """A successful step ends the run of failures (the unseen count stays for the notice)."""
+def failures_clear(user: User, device: KnownDevice | None = None) -> None:
+    """A successful step ends the run of failures it was counted in (the account's, or the
+    known browser's: success there does not reset what others' guesses ran up)."""
+    if device is not None:
+        KnownDevice.objects.filter(pk=device.pk).update(failed_logins=0, throttled_until=None)
+        device.failed_logins, device.throttled_until = 0, None
+        return
     User.objects.filter(pk=user.pk).update(failed_logins=0, throttled_until=None)
     user.failed_logins, user.throttled_until = 0, None
+
+
+# --- known browsers ---------------------------------------------------------------------------------
+
+
+def device_known(user: User, cookie: str | None) -> KnownDevice | None:
+    """The known browser of ``user`` this device cookie names, or None."""
+    if not cookie or len(cookie) > 100:
+        return None
+    return KnownDevice.objects.filter(user=user, key_hash=secret_digest(cookie)).first()
+
+
+def device_of_session(request: HttpRequest, user: User) -> KnownDevice | None:
+    """The known browser the current sign-in started from (remembered at the password)."""
+    pk = request.session.get(SESSION_DEVICE)
+    return KnownDevice.objects.filter(pk=pk, user=user).first() if pk else None
+
+
+def device_remember(request: HttpRequest, user: User) -> None:
+    """After a full sign-in: this browser is known to the account from now on (a new cookie
+    each time; the middleware sets it). Only the newest few are kept."""
+    old = device_of_session(request, user)
+    if old is not None:
+        old.delete()
+    raw = secrets.token_urlsafe(32)
+    KnownDevice.objects.create(user=user, key_hash=secret_digest(raw))
+    stale = list(KnownDevice.objects.filter(user=user).order_by("-last_used_at", "-created_at")
+                 .values_list("pk", flat=True)[KNOWN_DEVICES_KEPT:])
+    KnownDevice.objects.filter(pk__in=stale).delete()
+    request.session.pop(SESSION_DEVICE, None)
+    request.haven_device_cookie = raw  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,12 @@ from django_otp_webauthn.models import WebAuthnCredential
 from haven.access.roles import Role
 from haven.accounts import webauthn
 from haven.accounts.models import HashedStaticDevice, SealedTOTPDevice, User
-from haven.accounts.services._common import SESSION_REAUTH_AT, now, session_rotate
+from haven.accounts.services._common import (
+    SESSION_REAUTH_AT,
+    device_remember,
+    now,
+    session_rotate,
+)
 from haven.audit.services import record
 from haven.core.errors import Conflict, HavenError, ValidationFailed
 
@@ -123,6 +128,7 @@ def totp_enrol_confirm(*, request: HttpRequest, user: User, code: str) -> list[s
         otp_login(request, device)
         request.session[SESSION_REAUTH_AT] = now().timestamp()
         session_rotate(request)
+        device_remember(request, user)
         record(actor=user, action="auth.second_factor_enrolled", object_type="user",
                object_id=user.pk, data={"kind": "totp"})
     return codes
@@ -207,6 +213,7 @@ def security_key_register(*, request: HttpRequest, user: User) -> Any:
             otp_login(request, device)
             request.session[SESSION_REAUTH_AT] = now().timestamp()
             session_rotate(request)
+            device_remember(request, user)
         record(actor=user, action="auth.second_factor_enrolled", object_type="user",
                object_id=user.pk, data={"kind": "webauthn", "keys": count})
     return device

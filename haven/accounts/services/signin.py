@@ -16,16 +16,21 @@ from django.utils.translation import gettext as _
 from django_otp import login as otp_login
 
 from haven.accounts import webauthn
-from haven.accounts.models import User, UserSession
+from haven.accounts.models import KnownDevice, User, UserSession
 from haven.accounts.services._common import (
+    DEVICE_COOKIE,
     REAUTH_PASSWORD_SECONDS,
     SESSION_AUTH_AT,
+    SESSION_DEVICE,
     SESSION_REAUTH_AT,
     SESSION_REAUTH_PASSWORD_AT,
     SESSION_SEEN_AT,
     AccountLocked,
     FailureNotice,
     LoginFailed,
+    device_known,
+    device_of_session,
+    device_remember,
     failures_clear,
     gate,
     locked_message,
@@ -44,26 +49,24 @@ from haven.audit.services import record
 SEEN_WRITE_INTERVAL = 30  # seconds: how stale "last seen" may get before it is written again
 
 
-def password_check(*, username: str, password: str) -> User:
-    """First sign-in step: the account exists, is active, may try now, and the password fits.
-
-    An unknown name, a wrong password, a disabled account and one that is waiting out its delay
-    or locked all get the same ``LoginFailed`` after the same work (one Argon2 hash and one
-    audited write), so neither the answer nor its timing tells which accounts exist. Attempts
-    on a waiting or locked account are not checked and do not count: guessing cannot go faster
-    than the delay, and cannot push an account into the lock any faster either.
-    """
+def _password_check(username: str, password: str, device_cookie: str | None
+                    ) -> tuple[User, KnownDevice | None]:
     user = User.objects.filter(username=username).first()
-    may_try = (user is not None and user.is_active and not user.is_locked()
-               and not user.is_throttled())
+    device = device_known(user, device_cookie) if user is not None else None
+    if user is None or not user.is_active:
+        may_try = False
+    elif device is not None:
+        may_try = not device.is_throttled()
+    else:
+        may_try = not user.is_locked() and not user.is_throttled()
     if user is not None and may_try:
         if user.check_password(password):
-            return user
-        register_failure(user, stage="password")
+            return user, device
+        register_failure(user, stage="password", device=device)
     else:
         User().set_password(password)  # the same Argon2 work as checking a real password
         reason = ("unknown" if user is None else "disabled" if not user.is_active
-                  else "locked" if user.is_locked() else "waiting")
+                  else "waiting" if device is not None or not user.is_locked() else "locked")
         with transaction.atomic():
             record(actor=None, action="auth.login_refused", object_type="user",
                    object_id=user.pk if user else "",
@@ -72,13 +75,31 @@ def password_check(*, username: str, password: str) -> User:
     raise LoginFailed(sign_in_refused_message())
 
 
+def password_check(*, username: str, password: str, device_cookie: str | None = None) -> User:
+    """First sign-in step: the account exists, is active, may try now, and the password fits.
+
+    An unknown name, a wrong password, a disabled account and one that is waiting out its delay
+    or locked all get the same ``LoginFailed`` after the same work (one Argon2 hash and one
+    audited write), so neither the answer nor its timing tells which accounts exist. Attempts
+    on a waiting or locked account are not checked and do not count: guessing cannot go faster
+    than the delay, and cannot push an account into the lock any faster either. From a browser
+    that signed in to the account before (``device_cookie``) only that browser's own delay
+    applies, so guessing from elsewhere cannot keep the owner out.
+    """
+    return _password_check(username, password, device_cookie)[0]
+
+
 def login_password(*, request: HttpRequest, username: str, password: str) -> User:
     """Log in by password; the second factor is still owed (the middleware enforces it)."""
-    user = password_check(username=username, password=password)
+    user, device = _password_check(username, password, request.COOKIES.get(DEVICE_COOKIE))
     with transaction.atomic():
         django_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         session_track(request, user)
-        record(actor=user, action="auth.password_ok", object_type="user", object_id=user.pk)
+        if device is not None:
+            request.session[SESSION_DEVICE] = str(device.pk)
+            KnownDevice.objects.filter(pk=device.pk).update(last_used_at=now())
+        record(actor=user, action="auth.password_ok", object_type="user", object_id=user.pk,
+               data={"known_device": device is not None})
     return user
 
 
@@ -95,11 +116,12 @@ def _signed_in(request: HttpRequest, user: User, device: Any, kind: str) -> Fail
         row = User.objects.select_for_update().get(pk=user.pk)
         notice = (FailureNotice(row.failures_unseen, row.last_failed_at)
                   if row.failures_unseen else None)
+        failures_clear(user, device_of_session(request, user))
         otp_login(request, device)
         request.session[SESSION_REAUTH_AT] = now().timestamp()
         session_rotate(request)
-        User.objects.filter(pk=user.pk).update(failed_logins=0, throttled_until=None,
-                                               failures_unseen=0, last_login=now())
+        device_remember(request, user)
+        User.objects.filter(pk=user.pk).update(failures_unseen=0, last_login=now())
         record(actor=user, action="auth.logged_in", object_type="user", object_id=user.pk,
                data={"kind": kind, "failures_since_last": row.failures_unseen})
     return notice
@@ -107,16 +129,22 @@ def _signed_in(request: HttpRequest, user: User, device: Any, kind: str) -> Fail
 
 def _refuse(request: HttpRequest, user: User, *, stage: str, message: str) -> NoReturn:
     """Count a failed step taken inside a session; at the lock the session ends too."""
-    register_failure(user, stage=stage)
-    if user.is_locked():
+    device = device_of_session(request, user)
+    if register_failure(user, stage=stage, device=device):
         logout(request=request, reason="locked")
-        raise AccountLocked(locked_message())
+        if device is None:
+            raise AccountLocked(locked_message())
+        raise LoginFailed(_("Too many failed attempts from this browser. Sign in again."))
     raise LoginFailed(message)
+
+
+def _gate(request: HttpRequest, user: User) -> None:
+    gate(user, device_of_session(request, user))
 
 
 def login_second_factor(*, request: HttpRequest, user: User, code: str) -> FailureNotice | None:
     """Finish signing in with a TOTP or recovery code; failures count against the account."""
-    gate(user)
+    _gate(request, user)
     device = verify_code(user, code)
     if device is None:
         _refuse(request, user, stage="second_factor",
@@ -128,7 +156,7 @@ def login_second_factor(*, request: HttpRequest, user: User, code: str) -> Failu
 def _key_answer(request: HttpRequest, user: User, *, stage: str) -> Any:
     """The user's key that answered this session's challenge (django-otp-webauthn verifies the
     signature, origin and relying party). A wrong answer counts like a wrong code."""
-    gate(user)
+    _gate(request, user)
     state = webauthn.take_state(request, webauthn.ASSERT_STATE)
     try:
         return webauthn.assertion_finish(request, user, state)
@@ -184,7 +212,7 @@ def recent_auth_ok(request: HttpRequest) -> bool:
 
 def _reauthenticated(request: HttpRequest, user: User, kind: str) -> None:
     with transaction.atomic():
-        failures_clear(user)
+        failures_clear(user, device_of_session(request, user))
         request.session[SESSION_REAUTH_AT] = now().timestamp()
         request.session.pop(SESSION_REAUTH_PASSWORD_AT, None)
         session_rotate(request)
@@ -194,7 +222,7 @@ def _reauthenticated(request: HttpRequest, user: User, kind: str) -> None:
 
 def reauthenticate(*, request: HttpRequest, user: User, password: str, code: str) -> None:
     """Check the password and a fresh code again before a sensitive action."""
-    gate(user)
+    _gate(request, user)
     if not user.check_password(password) or verify_code(user, code) is None:
         # Guessing from inside a session is still guessing: the lock ends the session too.
         _refuse(request, user, stage="reauth", message=_("Wrong password or code."))
@@ -204,7 +232,7 @@ def reauthenticate(*, request: HttpRequest, user: User, password: str, code: str
 def reauth_password(*, request: HttpRequest, user: User, password: str) -> None:
     """First half of re-authenticating with a security key: the password. The key must follow
     within two minutes (``reauth_with_key``)."""
-    gate(user)
+    _gate(request, user)
     if not user.check_password(password):
         _refuse(request, user, stage="reauth", message=_("Wrong password."))
     request.session[SESSION_REAUTH_PASSWORD_AT] = now().timestamp()

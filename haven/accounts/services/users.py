@@ -18,8 +18,9 @@ from django.utils.translation import gettext as _
 from haven.access import policy
 from haven.access.permissions import Perm
 from haven.access.roles import Role
-from haven.accounts.models import Organization, RevokedReason, User, UserSession
+from haven.accounts.models import KnownDevice, Organization, RevokedReason, User, UserSession
 from haven.accounts.services._common import (
+    device_of_session,
     failures_clear,
     gate,
     logout,
@@ -38,10 +39,10 @@ def password_change(*, request: HttpRequest, actor: User, old: str, new: str) ->
     """Change one's own password. A wrong current password counts against the account like a
     failed sign-in (and is audited); the change ends every other session and every API token.
     """
-    gate(actor)
+    device = device_of_session(request, actor)
+    gate(actor, device)
     if not actor.check_password(old):
-        register_failure(actor, stage="password_change")
-        if actor.is_locked():
+        if register_failure(actor, stage="password_change", device=device):
             logout(request=request, reason="locked")
         raise ValidationFailed(_("Your current password is wrong."),
                                fields={"old_password": [_("Wrong password.")]})
@@ -51,7 +52,8 @@ def password_change(*, request: HttpRequest, actor: User, old: str, new: str) ->
         raise ValidationFailed(" ".join(exc.messages),
                                fields={"new_password": list(exc.messages)}) from exc
     with transaction.atomic():
-        failures_clear(actor)
+        failures_clear(actor, device)
+        KnownDevice.objects.filter(user=actor).delete()  # browsers prove themselves again
         actor.set_password(new)
         actor.save(update_fields=["password"])
         keep = request.session.session_key
@@ -162,6 +164,7 @@ def user_reset_second_factor(*, actor: User | None, user_id: Any) -> User:
         raise Conflict(_("Another coordinator must reset your second factor."))
     with transaction.atomic():
         devices_delete(user)
+        KnownDevice.objects.filter(user=user).delete()
         ended = sessions_end_all(user)
         tokens = tokens_kill(user, reason=RevokedReason.SECOND_FACTOR_RESET)
         record(actor=actor, action="user.second_factor_reset", object_type="user",
