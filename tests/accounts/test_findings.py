@@ -82,7 +82,7 @@ def test_finding_6_re_enabling_an_account_does_not_revive_its_tokens(
     coordinator: User, caseworker: User
 ) -> None:
     raw, _ = services.token_create(actor=None, user=caseworker, name="script")
-    admin_raw, admin_token = services.token_create(actor=None, user=coordinator, name="admin")
+    admin_raw, _admin_token = services.token_create(actor=None, user=coordinator, name="admin")
     headers = {"Authorization": f"Bearer {admin_raw}"}
     for active in (False, True):
         response = Client().post(f"/api/v1/users/{caseworker.pk}/active",

@@ -420,7 +420,9 @@ def test_guessing_from_elsewhere_cannot_keep_the_owner_out_of_their_browser(
     settings.HAVEN_LOGIN_LOCK_AFTER = 3
     own = log_in(Client(), caseworker)  # a full sign-in makes this browser known
     cookie = own.cookies["haven_device"]
-    assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/accounts/"
+    assert cookie["httponly"]
+    assert cookie["samesite"] == "Strict"
+    assert cookie["path"] == "/accounts/"
     own.post("/accounts/logout/")
     _fail_password(caseworker, 3)  # someone else, elsewhere, until the account locks
     caseworker.refresh_from_db()
