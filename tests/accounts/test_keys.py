@@ -272,3 +272,11 @@ def test_a_second_coordinator_resets_a_lost_key(
     assert not services.has_confirmed_device(keyed_coordinator)
     [event] = events("user.second_factor_reset")
     assert (event.actor_id, event.object_id) == (str(other.pk), str(keyed_coordinator.pk))
+
+
+def test_the_key_scripts_speak_russian(client: Client, db: None) -> None:
+    english = client.get("/accounts/keys/jsi18n/")
+    assert english.status_code == 200
+    assert english["Content-Type"].startswith("text/javascript")
+    russian = client.get("/accounts/keys/jsi18n/", HTTP_ACCEPT_LANGUAGE="ru")
+    assert "Проверка пройдена!" in russian.content.decode()
