@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -7,8 +9,9 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from haven.access.roles import Role
 from haven.accounts import services
-from haven.accounts.models import Organization, StoredSession, User, UserSession
+from haven.accounts.models import Organization, SealedTOTPDevice, StoredSession, User, UserSession
 from haven.accounts.services._common import session_track
+from haven.accounts.services.factors import SecondFactorUnreadable
 from haven.accounts.sessions import key_hash
 from haven.audit.services import verify
 from haven.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -16,6 +19,7 @@ from tests.accounts.helpers import (
     code_for,
     counts,
     events,
+    forget_used_code,
     make_user,
     session_request,
     wrong_code,
@@ -276,3 +280,38 @@ def test_every_account_service_keeps_the_audit_chain_valid(
     assert result.checked >= 5
     with pytest.raises(services.TokenRejected):
         services.token_authenticate(raw)
+
+
+# --- rotating the secret key ---------------------------------------------------------------------
+
+
+def test_after_a_secret_key_rotation_codes_still_work_and_secrets_are_sealed_again(
+    caseworker: User, settings: Any
+) -> None:
+    device = SealedTOTPDevice.objects.get(user=caseworker)
+    codes = services.recovery_codes_regenerate(actor=caseworker)
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY = "a-brand-new-secret-key-0123456789abcdefghijkl"
+    with pytest.raises(SecondFactorUnreadable):  # the old key is gone: not the user's fault
+        services.login_second_factor(request=session_request(caseworker), user=caseworker,
+                                     code=code_for(device))
+    caseworker.refresh_from_db()
+    assert caseworker.failed_logins == 0
+    settings.SECRET_KEY_FALLBACKS = [old_key]
+    services.login_second_factor(request=session_request(caseworker), user=caseworker,
+                                 code=code_for(device))
+    device.refresh_from_db()
+    assert not device.sealed_under_fallback()  # sealed again under the new key on use
+    services.login_second_factor(request=session_request(caseworker), user=caseworker,
+                                 code=codes[0])  # recovery codes made before still work
+    # `haven user rekey` after the next rotation: every secret at once, without waiting for use
+    settings.SECRET_KEY_FALLBACKS = [settings.SECRET_KEY]
+    settings.SECRET_KEY = "yet-another-secret-key-0123456789abcdefghij"
+    assert services.totp_reseal_all() == (1, 0)
+    assert services.totp_reseal_all() == (0, 1)
+    [event] = events("auth.second_factor_resealed")
+    assert event.data == {"resealed": 1}
+    settings.SECRET_KEY_FALLBACKS = []
+    forget_used_code(caseworker)
+    services.login_second_factor(request=session_request(caseworker), user=caseworker,
+                                 code=code_for(device))

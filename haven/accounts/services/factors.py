@@ -8,6 +8,7 @@ codes no longer do (a code can be phished, a key cannot).
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
@@ -31,10 +32,22 @@ from haven.accounts.services._common import (
 )
 from haven.audit.services import record
 from haven.core.errors import Conflict, HavenError, ValidationFailed
+from haven.keyring.crypto import DecryptionFailed
+
+logger = logging.getLogger(__name__)
 
 RECOVERY_CODE_COUNT = 10
 # Coordinators are asked for a spare: one lost key must not leave them to another's reset.
 KEYS_WANTED = 2
+
+
+class SecondFactorUnreadable(HavenError):
+    """The server cannot open authenticator secrets: its secret key is not the one they were
+    sealed under (and the old one is not in HAVEN_SECRET_KEY_FALLBACKS). Not the user's fault:
+    not counted as a failure."""
+
+    status = 503
+    code = "second_factor_unreadable"
 
 
 class KeyRequired(HavenError):
@@ -84,7 +97,17 @@ def verify_code(user: User, code: str, *, allow_recovery: bool = True) -> Any:
         return None
     if code.isdigit():
         for device in SealedTOTPDevice.objects.filter(user=user, confirmed=True):
-            if device.verify_token(code):
+            try:
+                accepted = device.verify_token(code)
+            except DecryptionFailed:
+                logger.error(  # noqa: TRY400 - the traceback says nothing more
+                    "authenticator secret of user %s opens under no configured secret "
+                             "key (HAVEN_SECRET_KEY changed without HAVEN_SECRET_KEY_FALLBACKS?)",
+                             user.pk)
+                raise SecondFactorUnreadable(_(
+                    "The server cannot check authenticator codes right now. Tell the people "
+                    "who run it: its secret key changed.")) from None
+            if accepted:
                 if device.sealed_under_fallback():
                     device.reseal()
                 return device
