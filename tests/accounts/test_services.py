@@ -291,10 +291,11 @@ def test_after_a_secret_key_rotation_codes_still_work_and_secrets_are_sealed_aga
     device = SealedTOTPDevice.objects.get(user=caseworker)
     codes = services.recovery_codes_regenerate(actor=caseworker)
     old_key = settings.SECRET_KEY
+    code = code_for(device)
     settings.SECRET_KEY = "a-brand-new-secret-key-0123456789abcdefghijkl"
     with pytest.raises(SecondFactorUnreadable):  # the old key is gone: not the user's fault
         services.login_second_factor(request=session_request(caseworker), user=caseworker,
-                                     code=code_for(device))
+                                     code=code)
     caseworker.refresh_from_db()
     assert caseworker.failed_logins == 0
     settings.SECRET_KEY_FALLBACKS = [old_key]
@@ -313,5 +314,6 @@ def test_after_a_secret_key_rotation_codes_still_work_and_secrets_are_sealed_aga
     assert event.data == {"resealed": 1}
     settings.SECRET_KEY_FALLBACKS = []
     forget_used_code(caseworker)
+    device.refresh_from_db()
     services.login_second_factor(request=session_request(caseworker), user=caseworker,
                                  code=code_for(device))
