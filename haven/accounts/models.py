@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -202,7 +201,7 @@ class SealedTOTPDevice(TOTPDevice):  # type: ignore[misc]  # django-otp has no t
     @classmethod
     def create_pending(cls, *, user: User, name: str = "authenticator") -> SealedTOTPDevice:
         device = cls(user=user, name=name, confirmed=False)
-        device.key = local.seal_totp_secret(os.urandom(20), user_id=user.pk)
+        device.key = local.seal_totp_secret(local.new_totp_secret(), user_id=user.pk)
         device.save()
         return device
 

@@ -347,7 +347,9 @@ def user_list(request: HttpRequest) -> HttpResponse:
 
 
 @requires(Perm.ACCOUNT_MANAGE)
+@reauth_required
 def user_create(request: HttpRequest) -> HttpResponse:
+    """A new account (a coordinator may create coordinators): after re-authenticating."""
     actor = _user(request)
     form = forms.UserCreateForm(_posted(request))
     status = 200

@@ -26,7 +26,14 @@ import hashlib
 
 from django.conf import settings
 
-from haven.keyring.crypto import DecryptionFailed, aead_open, aead_seal, hkdf, hmac_sha256
+from haven.keyring.crypto import (
+    DecryptionFailed,
+    aead_open,
+    aead_seal,
+    hkdf,
+    hmac_sha256,
+    random_key,
+)
 
 SEALED_PREFIX = "hl1."
 _SALT = b"haven local keys v1"
@@ -56,6 +63,11 @@ def _unb64(text: str) -> bytes:
 
 def _totp_aad(user_id: object) -> bytes:
     return b"totp|" + str(user_id).encode("ascii")
+
+
+def new_totp_secret() -> bytes:
+    """A fresh authenticator secret: 160 random bits, as RFC 4226 recommends for HMAC-SHA1."""
+    return random_key()[:20]
 
 
 def seal_totp_secret(secret: bytes, *, user_id: object) -> str:

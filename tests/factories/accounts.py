@@ -3,7 +3,6 @@ second factor."""
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import factory
@@ -56,4 +55,4 @@ class TOTPDeviceFactory(factory.django.DjangoModelFactory):
     name = "authenticator"
     confirmed = True
     key = factory.LazyAttribute(
-        lambda o: local.seal_totp_secret(os.urandom(20), user_id=o.user.pk))
+        lambda o: local.seal_totp_secret(local.new_totp_secret(), user_id=o.user.pk))
