@@ -158,6 +158,13 @@ def test_russian_language_switch(page: Page, codes: Codes) -> None:
 KEYHOLDER_PASSWORD = "a coordinator who carries two keys"
 
 
+def _password(page: Page, username: str, password: str) -> None:
+    page.goto("/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit].primary")
+
+
 def _virtual_key(cdp: Any) -> str:
     """A USB security key that says yes at once (user present and verified)."""
     found = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
@@ -186,10 +193,7 @@ def test_coordinator_enrols_keys_signs_in_with_one_and_codes_stop_working(
     first = _virtual_key(cdp)
     try:
         # First sign-in: an authenticator app, as every new account.
-        page.goto("/accounts/login/")
-        page.fill("#id_username", "keyholder")
-        page.fill("#id_password", KEYHOLDER_PASSWORD)
-        page.click("button[type=submit].primary")
+        _password(page, "keyholder", KEYHOLDER_PASSWORD)
         expect(page).to_have_url(re.compile(r"/accounts/enrol/$"))
         secret = page.get_by_test_id("totp-secret").inner_text().strip()
         page.fill("#id_code", codes.from_secret("keyholder", secret))
@@ -206,10 +210,7 @@ def test_coordinator_enrols_keys_signs_in_with_one_and_codes_stop_working(
         page.click("text=Log out")
 
         # Signing in again: the code is no longer accepted, the key is.
-        page.goto("/accounts/login/")
-        page.fill("#id_username", "keyholder")
-        page.fill("#id_password", KEYHOLDER_PASSWORD)
-        page.click("button[type=submit].primary")
+        _password(page, "keyholder", KEYHOLDER_PASSWORD)
         expect(page).to_have_url(re.compile(r"/accounts/verify/"))
         expect(page.get_by_test_id("key-only")).to_be_visible()
         assert page.locator("#id_code").count() == 0
@@ -236,10 +237,7 @@ def test_coordinator_enrols_keys_signs_in_with_one_and_codes_stop_working(
 
         # And with the spare key, next time.
         page.click("text=Log out")
-        page.goto("/accounts/login/")
-        page.fill("#id_username", "keyholder")
-        page.fill("#id_password", KEYHOLDER_PASSWORD)
-        page.click("button[type=submit].primary")
+        _password(page, "keyholder", KEYHOLDER_PASSWORD)
         page.get_by_test_id("use-key").click()
         expect(page).to_have_url(re.compile(r"/$"))
         expect(page.locator(".role[data-role=coordinator]")).to_be_visible()
