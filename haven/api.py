@@ -70,6 +70,9 @@ ERROR_RESPONSES = {
     "404": "No such record, or not one the token's user may see.",
     "409": "The record's current state does not allow this.",
     "422": "The input does not match the schema; see fields.",
+    "423": "The account is locked after too many failed sign-ins (re-authentication).",
+    "429": "Too many failed attempts: the account waits before the next one (`detail` says "
+           "how long).",
     "503": "The server is sealed: no key is in memory.",
 }
 

@@ -65,3 +65,15 @@ def counts() -> dict[str, int]:
         "tokens": ApiToken.objects.count(),
         "events": AuditEvent.objects.count(),
     }
+
+
+def api_reauthenticate(client: Any, user: User) -> None:
+    """Step the token a test client carries up, as a script would: POST /api/v1/reauth with the
+    password and the current code (operations that show sensitive data want it)."""
+    from tests.factories.accounts import PASSWORD
+
+    forget_used_code(user)
+    device = SealedTOTPDevice.objects.get(user=user, confirmed=True)
+    response = client.post("/api/v1/reauth", {"password": PASSWORD, "code": code_for(device)},
+                           content_type="application/json")
+    assert response.status_code == 200, response.content
