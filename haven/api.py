@@ -33,13 +33,19 @@ from haven.people.api import router as people_router
 
 
 class TokenAuth(HttpBearer):
-    """``Authorization: Bearer hvn_…``; the token acts with exactly its user's permissions."""
+    """``Authorization: Bearer hvn_…``; the token acts with exactly its user's permissions.
+
+    An expired or revoked token is refused with 401 saying why; a read-only token on anything
+    but a read with 403 (both raised by ``token_authenticate`` and shown by the error handler).
+    """
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = account_services.token_authenticate(token)
-        if user is not None:
-            request.user = user
-        return user
+        found = account_services.token_authenticate(token, method=request.method or "GET")
+        if found is None:
+            return None
+        request.user = found.user
+        request.api_token = found  # type: ignore[attr-defined]
+        return found.user
 
 
 ERROR_SCHEMA: dict[str, Any] = {
@@ -57,11 +63,16 @@ ERROR_SCHEMA: dict[str, Any] = {
 }
 ERROR_RESPONSES = {
     "400": "The request is malformed or breaks a rule; nothing was changed.",
-    "401": "No valid bearer token.",
-    "403": "The token's user may not do this.",
+    "401": "No valid bearer token (unknown, expired or revoked: `detail` says which).",
+    "403": "The token's user may not do this, the token is read-only (`token_read_only`), or "
+           "the operation shows sensitive data and the token has not re-authenticated "
+           "(`reauth_required`: POST /api/v1/reauth first).",
     "404": "No such record, or not one the token's user may see.",
     "409": "The record's current state does not allow this.",
     "422": "The input does not match the schema; see fields.",
+    "423": "The account is locked after too many failed sign-ins (re-authentication).",
+    "429": "Too many failed attempts: the account waits before the next one (`detail` says "
+           "how long).",
     "503": "The server is sealed: no key is in memory.",
 }
 
@@ -100,7 +111,11 @@ api = HavenAPI(
     title="Haven API",
     version="1",
     description="Case management for evacuation work. Authenticate with `Authorization: "
-    "Bearer <token>`; create a token with `haven token create USERNAME`.",
+    "Bearer <token>`; create a token with `haven token create USERNAME` or on your account "
+    "page. Tokens expire (30 days by default, at most 90) and may be read-only. Operations "
+    "that show sensitive fields or files (reveals, person files, shelter addresses) want a "
+    "token that re-authenticated within the last minutes: `POST /api/v1/reauth` with the "
+    "password and a current code.",
     urls_namespace="api",
     docs_url=None,  # the interactive docs load scripts from a CDN; the schema is enough
     auth=TokenAuth(),

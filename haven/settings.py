@@ -77,6 +77,15 @@ if not _secret:
 if len(_secret) < 32:
     raise ImproperlyConfigured("The secret key must be at least 32 characters long.")
 SECRET_KEY = _secret
+# Rotating the secret key: the old one stays here (comma- or newline-separated) until every
+# authenticator secret is sealed under the new one (`haven user rekey`); docs/operations.md.
+SECRET_KEY_FALLBACKS = [
+    k.strip() for k in (_env("HAVEN_SECRET_KEY_FALLBACKS") or "").replace("\n", ",").split(",")
+    if k.strip()
+]
+if any(len(k) < 32 for k in SECRET_KEY_FALLBACKS):
+    raise ImproperlyConfigured("Every key in HAVEN_SECRET_KEY_FALLBACKS must be at least 32 "
+                               "characters long.")
 
 ALLOWED_HOSTS = [
     h.strip()
@@ -96,6 +105,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
     "haven.core",
     "haven.access",
     "haven.audit",
@@ -213,11 +223,26 @@ AUTH_PASSWORD_VALIDATORS = [
 
 HAVEN_SESSION_IDLE_MINUTES = _int("HAVEN_SESSION_IDLE_MINUTES", default=15, minimum=1, maximum=720)
 HAVEN_SESSION_MAX_HOURS = _int("HAVEN_SESSION_MAX_HOURS", default=12, minimum=1, maximum=72)
+# Wrong unseal shares lock the unsealing account (haven.keyring) after HAVEN_LOCKOUT_THRESHOLD
+# failures for HAVEN_LOCKOUT_MINUTES.
 HAVEN_LOCKOUT_THRESHOLD = _int("HAVEN_LOCKOUT_THRESHOLD", default=5, minimum=1, maximum=100)
 HAVEN_LOCKOUT_MINUTES = _int("HAVEN_LOCKOUT_MINUTES", default=15, minimum=1, maximum=10080)
+# Failed sign-ins (password, code, re-authentication, the password form) slow the *account*
+# down: after n failures in a row it takes no attempt for 2^n seconds, at most
+# HAVEN_LOGIN_MAX_DELAY_SECONDS; after HAVEN_LOGIN_LOCK_AFTER failures in a row it is locked
+# until another coordinator unlocks it (docs/architecture.md, "Accounts and sessions").
+HAVEN_LOGIN_LOCK_AFTER = _int("HAVEN_LOGIN_LOCK_AFTER", default=20, minimum=3, maximum=1000)
+HAVEN_LOGIN_MAX_DELAY_SECONDS = _int("HAVEN_LOGIN_MAX_DELAY_SECONDS", default=900, minimum=1,
+                                     maximum=86400)
 HAVEN_REAUTH_MINUTES = _int("HAVEN_REAUTH_MINUTES", default=5, minimum=1, maximum=60)
+# API tokens: the expiry a new token gets unless told otherwise, and the longest allowed.
+HAVEN_TOKEN_DEFAULT_DAYS = _int("HAVEN_TOKEN_DEFAULT_DAYS", default=30, minimum=1, maximum=90)
+HAVEN_TOKEN_MAX_DAYS = _int("HAVEN_TOKEN_MAX_DAYS", default=90, minimum=1, maximum=90)
+if HAVEN_TOKEN_DEFAULT_DAYS > HAVEN_TOKEN_MAX_DAYS:
+    raise ImproperlyConfigured("HAVEN_TOKEN_DEFAULT_DAYS may not exceed HAVEN_TOKEN_MAX_DAYS.")
 
-SESSION_ENGINE = "django.contrib.sessions.backends.db"
+# Sessions are stored under a SHA-256 of the cookie value, never the value itself.
+SESSION_ENGINE = "haven.accounts.sessions"
 SESSION_COOKIE_AGE = HAVEN_SESSION_MAX_HOURS * 3600
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
@@ -234,6 +259,40 @@ CSRF_FAILURE_VIEW = "haven.core.views.csrf_failure"
 OTP_TOTP_ISSUER = os.environ.get("HAVEN_TOTP_ISSUER") or "Haven"
 OTP_TOTP_THROTTLE_FACTOR = 0  # Haven's own account lockout throttles guessing (accounts.services)
 OTP_STATIC_THROTTLE_FACTOR = 0
+
+
+def _webauthn_rp_id() -> str:
+    """The relying party id of security keys: a host name (never an IP address)."""
+    explicit = (os.environ.get("HAVEN_WEBAUTHN_RP_ID") or "").strip().lower()
+    if explicit:
+        if not explicit.replace("-", "").replace(".", "").isalnum() or explicit.replace(
+                ".", "").isdigit():
+            raise ImproperlyConfigured(
+                f"HAVEN_WEBAUTHN_RP_ID={explicit!r} must be a host name such as "
+                "haven.example.org (security keys refuse IP addresses).")
+        return explicit
+    for host in ALLOWED_HOSTS:
+        name = host.lstrip(".").lower()
+        if name and not name.startswith("[") and not name.replace(".", "").isdigit():
+            return name
+    return "localhost"
+
+
+# Security keys and passkeys (django-otp-webauthn) as a second factor, never instead of the
+# password. The origins a key may answer for are HAVEN_WEBAUTHN_ORIGINS, or else the origin
+# the request came to when its host is the relying party (haven.accounts.webauthn).
+HAVEN_WEBAUTHN_RP_ID = _webauthn_rp_id()
+HAVEN_WEBAUTHN_ORIGINS = [o.strip() for o in (os.environ.get("HAVEN_WEBAUTHN_ORIGINS") or "")
+                          .split(",") if o.strip()]
+for _origin in HAVEN_WEBAUTHN_ORIGINS:
+    if not _origin.startswith(("https://", "http://localhost")):
+        raise ImproperlyConfigured(f"HAVEN_WEBAUTHN_ORIGINS: {_origin!r} is not https://….")
+OTP_WEBAUTHN_RP_ID = HAVEN_WEBAUTHN_RP_ID
+OTP_WEBAUTHN_RP_NAME = OTP_TOTP_ISSUER
+OTP_WEBAUTHN_ALLOWED_ORIGINS = HAVEN_WEBAUTHN_ORIGINS or [f"https://{HAVEN_WEBAUTHN_RP_ID}"]
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+OTP_WEBAUTHN_HELPER_CLASS = "haven.accounts.webauthn.HavenWebAuthnHelper"
+OTP_WEBAUTHN_EXCEPTION_LOGGER_NAME = ""  # failures are audited; the library's log may name users
 
 # --- web hardening -----------------------------------------------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -7,10 +7,9 @@ from collections.abc import Callable
 import pytest
 from django.test import Client
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from haven.access.roles import Role
-from haven.accounts.models import Organization, User
+from haven.accounts.models import Organization, SealedTOTPDevice, User
 from haven.audit.models import AuditEvent, AuditHead
 from tests.factories.accounts import PASSWORD, OrganizationFactory, UserFactory
 from tests.keyring.fixtures import (
@@ -107,7 +106,7 @@ def outsider(other_org: Organization) -> User:
 
 
 def current_code(user: User) -> str:
-    device = TOTPDevice.objects.get(user=user, confirmed=True)
+    device = SealedTOTPDevice.objects.get(user=user, confirmed=True)
     return str(totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)).zfill(
         device.digits
     )

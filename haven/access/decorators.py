@@ -4,6 +4,10 @@
 perhaps not yet past the second factor (enrolment, code entry, logout). ``staff``: any
 fully logged-in staff member. ``requires(perm)``: staff whose role grants ``perm``.
 The second-factor middleware and the route-matrix test read the declaration.
+
+API operations add ``reauth``: the token must have re-authenticated (password and a current
+code) within the last minutes, as a session must before a reveal. Every operation needing a
+permission in ``REAUTH_PERMS`` gets it from ``api_requires``; ``api_reauth`` adds it to others.
 """
 
 from __future__ import annotations
@@ -34,6 +38,13 @@ T = TypeVar("T", bound=AnyFunc)
 class Access:
     kind: Kind
     perm: Perm | None = None
+    reauth: bool = False
+
+
+# Permissions whose operations show sensitive fields or hand out files: a person's masked
+# fields and files, safe-house addresses, case documents, dossiers.
+REAUTH_PERMS = frozenset({Perm.PERSON_REVEAL, Perm.SHELTER_ADDRESS, Perm.DOCUMENT_READ,
+                          Perm.DOSSIER_EXPORT})
 
 
 ATTR = "haven_access"
@@ -105,18 +116,49 @@ def api_staff(func: T) -> T:
     return _declare(func, Access("staff"))
 
 
+def _require_token_reauth(request: HttpRequest) -> None:
+    from haven.accounts.services import token_require_reauth
+
+    token_require_reauth(getattr(request, "api_token", None))
+
+
 def api_requires(perm: Perm) -> Callable[[T], T]:
-    """The token's user must hold ``perm``; else 403 with a JSON error (via HavenError)."""
+    """The token's user must hold ``perm``; else 403 with a JSON error (via HavenError).
+
+    A permission in ``REAUTH_PERMS`` also wants a recently re-authenticated token (403
+    ``reauth_required`` otherwise), checked after the permission so that a role without it is
+    told so first.
+    """
+    reauth = perm in REAUTH_PERMS
 
     def decorate(func: T) -> T:
         @functools.wraps(func)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             policy.require(getattr(request, "auth", None), perm)
+            if reauth:
+                _require_token_reauth(request)
             return func(request, *args, **kwargs)
 
-        return _declare(cast("T", wrapper), Access("perm", perm))
+        return _declare(cast("T", wrapper), Access("perm", perm, reauth=reauth))
 
     return decorate
+
+
+def api_reauth(func: T) -> T:
+    """Also want a recently re-authenticated token, on top of the operation's declaration."""
+    inner = access_of(func)
+    if inner is None:
+        raise TypeError(f"{func!r}: declare its access (api_staff / api_requires) below "
+                        "api_reauth")
+
+    @functools.wraps(func)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if inner.perm is not None:
+            policy.require(getattr(request, "auth", None), inner.perm)
+        _require_token_reauth(request)
+        return func(request, *args, **kwargs)
+
+    return _declare(cast("T", wrapper), Access(inner.kind, inner.perm, reauth=True))
 
 
 def api_actor(request: HttpRequest) -> User:

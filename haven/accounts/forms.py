@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from haven.access.roles import Role
@@ -60,6 +61,25 @@ class UserCreateForm(forms.Form):
                                widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
 
 
+class ReauthPasswordForm(forms.Form):
+    """Re-authenticating with a security key: the password first, then the key."""
+
+    password = forms.CharField(label=_("Password"), max_length=512, strip=False,
+                               widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}))
+
+
 class TokenCreateForm(forms.Form):
     name = forms.CharField(label=_("Token name"), max_length=100,
                            help_text=_("What the token is for, for example “monthly report script”."))
+    expires_days = forms.IntegerField(
+        label=_("Expires after (days)"), min_value=1, max_value=settings.HAVEN_TOKEN_MAX_DAYS,
+        initial=settings.HAVEN_TOKEN_DEFAULT_DAYS, required=False)
+    read_only = forms.BooleanField(label=_("Read-only"), required=False,
+                                   help_text=_("It may read but never change anything, and "
+                                               "never shows sensitive data."))
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["expires_days"].help_text = _(
+            "At most %(max)d days. Make a new token when it expires.") % {
+            "max": settings.HAVEN_TOKEN_MAX_DAYS}

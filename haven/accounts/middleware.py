@@ -16,6 +16,7 @@ from haven.access.decorators import access_of
 from haven.accounts import services
 
 Handler = Callable[[HttpRequest], HttpResponse]
+DEVICE_COOKIE_AGE = 180 * 24 * 3600
 
 
 def _is_api(request: HttpRequest) -> bool:
@@ -32,10 +33,18 @@ class SessionPolicyMiddleware:
         if request.user.is_authenticated and not _is_api(request):
             reason = services.session_touch(request)
             if reason is not None:
-                response = redirect(settings.LOGIN_URL)
-                _tell(request, response, reason)
-                return response
-        return self.get_response(request)
+                ended: HttpResponse = redirect(settings.LOGIN_URL)
+                _tell(request, ended, reason)
+                return ended
+        response = self.get_response(request)
+        raw = getattr(request, "haven_device_cookie", None)
+        if raw:
+            # The browser just completed a sign-in: from now on it is known to the account
+            # (services.signin), so guessing from elsewhere cannot keep its owner out.
+            response.set_cookie(services.DEVICE_COOKIE, raw, max_age=DEVICE_COOKIE_AGE,
+                                path="/accounts/", secure=settings.SESSION_COOKIE_SECURE,
+                                httponly=True, samesite="Strict")
+        return response
 
 
 def _tell(request: HttpRequest, response: HttpResponse, message: str) -> None:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from haven.accounts import views
+from haven.accounts import key_views, views
 
 app_name = "accounts"
 
@@ -17,6 +17,14 @@ urlpatterns = [
     path("recovery-codes/", views.recovery_codes, name="recovery_codes"),
     path("tokens/", views.token_create, name="token_create"),
     path("tokens/<uuid:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("tokens/<uuid:token_id>/approve/", views.token_approve, name="token_approve"),
+    path("keys/", key_views.keys, name="keys"),
+    path("keys/<int:key_id>/remove/", key_views.key_remove, name="key_remove"),
+    path("keys/register/begin/", key_views.register_begin, name="key_register_begin"),
+    path("keys/register/complete/", key_views.register_complete, name="key_register_complete"),
+    path("keys/assert/begin/", key_views.assert_begin, name="key_assert_begin"),
+    path("keys/assert/complete/", key_views.assert_complete, name="key_assert_complete"),
+    path("keys/jsi18n/", key_views.js_catalog, name="key_js_catalog"),
     path("users/", views.user_list, name="user_list"),
     path("users/new/", views.user_create, name="user_create"),
     path("users/<uuid:user_id>/<slug:action>/", views.user_action, name="user_action"),

@@ -4,8 +4,10 @@ import io
 from urllib.parse import urlencode
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,9 +16,10 @@ from django.views.decorators.http import require_POST
 
 from haven.access.decorators import enrolment, public, requires, staff
 from haven.access.permissions import Perm
-from haven.accounts import forms, selectors, services
+from haven.accounts import forms, selectors, services, webauthn
 from haven.accounts.decorators import reauth_required
 from haven.accounts.models import User
+from haven.accounts.sessions import key_hash
 from haven.core.errors import HavenError
 from haven.core.forms import apply_error
 
@@ -38,6 +41,13 @@ def _next(request: HttpRequest, default: str = "core:dashboard") -> str:
     return reverse(default)
 
 
+def _next_param(request: HttpRequest) -> str:
+    """A safe local ``next`` from the query string, to carry through a form; else empty."""
+    target = request.GET.get("next") or request.POST.get("next") or ""
+    return target if target.startswith("/") and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}) else ""
+
+
 @public
 def login(request: HttpRequest) -> HttpResponse:
     if services.second_factor_passed(request.user):
@@ -53,7 +63,7 @@ def login(request: HttpRequest) -> HttpResponse:
             )
         except HavenError as exc:
             form.add_error(None, exc.message)
-            status = exc.status if exc.status in (400, 423) else 400
+            status = 400  # one answer for unknown, wrong, disabled, waiting and locked
         else:
             target = "accounts:verify" if services.has_confirmed_device(user) else "accounts:enrol"
             nxt = request.POST.get("next", "")
@@ -62,6 +72,39 @@ def login(request: HttpRequest) -> HttpResponse:
         status = 400
     return render(request, "accounts/login.html",
                   {"form": form, "next": request.GET.get("next", "")}, status=status)
+
+
+def _signed_in(request: HttpRequest, notice: services.FailureNotice | None) -> HttpResponse:
+    """Where a completed sign-in lands: told of failed attempts meanwhile, and a coordinator
+    with a single security key is sent to add a spare first."""
+    if notice is not None:
+        messages.warning(request, notice.message())
+    if services.needs_spare_key(_user(request)):
+        messages.info(request, _("Add a second security key and keep it somewhere safe: with "
+                                 "only one, losing it means another coordinator must reset "
+                                 "your sign-in."))
+        return redirect("accounts:keys")
+    return redirect(_next(request))
+
+
+def _key_context(request: HttpRequest, user: User) -> dict[str, object]:
+    """What the pages that offer a security key need (the scripts' configuration)."""
+    has_keys = services.security_keys(user).exists()
+    return {
+        "rp_id": webauthn.rp_id(),
+        "webauthn_available": webauthn.available(request),
+        "has_keys": has_keys,
+        "keys_required": services.keys_required(user),
+        "webauthn_config": {
+            "csrfToken": get_token(request),
+            "nextFieldSelector": "input[name='next']",
+            "autocompleteLoginFieldSelector": None,
+            "beginAuthenticationUrl": reverse("accounts:key_assert_begin"),
+            "completeAuthenticationUrl": reverse("accounts:key_assert_complete"),
+            "beginRegistrationUrl": reverse("accounts:key_register_begin"),
+            "completeRegistrationUrl": reverse("accounts:key_register_complete"),
+        },
+    }
 
 
 @enrolment
@@ -73,18 +116,21 @@ def verify(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            services.login_second_factor(request=request, user=user, code=form.cleaned_data["code"])
+            notice = services.login_second_factor(request=request, user=user,
+                                                  code=form.cleaned_data["code"])
         except HavenError as exc:
             if not request.user.is_authenticated:
                 messages.error(request, exc.message)
                 return redirect("accounts:login")
             form.add_error("code", exc.message)
-            status = 400
+            status = exc.status if exc.status in (403, 429) else 400
         else:
-            return redirect(_next(request))
+            return _signed_in(request, notice)
     elif request.method == "POST":
         status = 400
-    return render(request, "accounts/verify.html", {"form": form}, status=status)
+    return render(request, "accounts/verify.html",
+                  {"form": form, "next": _next_param(request), **_key_context(request, user)},
+                  status=status)
 
 
 def _enrol_refusal(request: HttpRequest) -> HttpResponse | None:
@@ -122,7 +168,8 @@ def enrol(request: HttpRequest) -> HttpResponse:
         status = 400
     secret = selectors.totp_secret_b32(device)
     return render(request, "accounts/enrol.html",
-                  {"form": form, "secret": secret, "uri": device.config_url}, status=status)
+                  {"form": form, "secret": secret, "uri": device.config_url,
+                   **_key_context(request, user)}, status=status)
 
 
 @enrolment
@@ -149,36 +196,59 @@ def logout(request: HttpRequest) -> HttpResponse:
 
 @staff
 def reauth(request: HttpRequest) -> HttpResponse:
-    form = forms.ReauthForm(_posted(request))
+    """Password and a fresh code; or, with a security key, the password and then the key (the
+    only way for a coordinator who has one)."""
+    user = _user(request)
+    keys = _key_context(request, user)
+    mode = request.POST.get("mode", "")
+    form = forms.ReauthForm(request.POST if request.method == "POST" and mode != "key" else None)
+    key_form = forms.ReauthPasswordForm(request.POST if mode == "key" else None)
     status = 200
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.reauthenticate(request=request, user=_user(request),
-                                    password=form.cleaned_data["password"],
-                                    code=form.cleaned_data["code"])
-        except HavenError as exc:
-            if not request.user.is_authenticated:
-                messages.error(request, exc.message)
-                return redirect("accounts:login")
-            form.add_error(None, exc.message)
-            status = 400
-        else:
-            return redirect(_next(request))
-    elif request.method == "POST":
+    if request.method == "POST":
         status = 400
-    return render(request, "accounts/reauth.html",
-                  {"form": form, "next": request.GET.get("next", "")}, status=status)
+        bound = key_form if mode == "key" else form
+        if bound.is_valid():
+            try:
+                if mode == "key":
+                    services.reauth_password(request=request, user=user,
+                                             password=key_form.cleaned_data["password"])
+                else:
+                    services.reauthenticate(request=request, user=user,
+                                            password=form.cleaned_data["password"],
+                                            code=form.cleaned_data["code"])
+            except HavenError as exc:
+                if not request.user.is_authenticated:
+                    messages.error(request, exc.message)
+                    return redirect("accounts:login")
+                bound.add_error(None, exc.message)
+            else:
+                if mode != "key":
+                    return redirect(_next(request))
+                status = 200
+    return render(request, "accounts/reauth.html", {
+        "form": form, "key_form": key_form, "next": _next_param(request),
+        "key_step": services.reauth_password_pending(request) and mode == "key" and status == 200,
+        **keys}, status=status)
+
+
+def _account(request: HttpRequest, token_form: forms.TokenCreateForm, status: int = 200
+             ) -> HttpResponse:
+    user = _user(request)
+    key = request.session.session_key
+    return render(request, "accounts/account.html", {
+        "sessions": selectors.session_list(user=user),
+        "current_hash": key_hash(key) if key else "",
+        "tokens": selectors.token_list(user=user)[:200],
+        "token_form": token_form,
+        "key_count": services.security_keys(user).count(),
+        "reauth_minutes": settings.HAVEN_REAUTH_MINUTES,
+        "keys_required": services.keys_required(user),
+    }, status=status)
 
 
 @staff
 def account(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    return render(request, "accounts/account.html", {
-        "sessions": selectors.session_list(user=user),
-        "current_key": request.session.session_key,
-        "tokens": selectors.token_list(user=user),
-        "token_form": forms.TokenCreateForm(),
-    })
+    return _account(request, forms.TokenCreateForm())
 
 
 @staff
@@ -195,11 +265,15 @@ def password_change(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            services.password_change(actor=_user(request), old=form.cleaned_data["old_password"],
+            services.password_change(request=request, actor=_user(request),
+                                     old=form.cleaned_data["old_password"],
                                      new=form.cleaned_data["new_password"])
         except HavenError as exc:
+            if not request.user.is_authenticated:
+                messages.error(request, exc.message)
+                return redirect("accounts:login")
             apply_error(form, exc)
-            status = 400
+            status = exc.status if exc.status in (423, 429) else 400
         else:
             messages.success(request, _("Your password was changed."))
             return redirect("accounts:account")
@@ -224,17 +298,31 @@ def token_create(request: HttpRequest) -> HttpResponse:
     form = forms.TokenCreateForm(request.POST)
     if form.is_valid():
         try:
-            raw, token = services.token_create(actor=user, user=user, name=form.cleaned_data["name"])
+            raw, token = services.token_create(
+                actor=user, user=user, name=form.cleaned_data["name"],
+                expires_days=form.cleaned_data["expires_days"],
+                read_only=form.cleaned_data["read_only"])
         except HavenError as exc:
             apply_error(form, exc)
         else:
             return render(request, "accounts/token_created.html", {"raw": raw, "token": token})
-    return render(request, "accounts/account.html", {
-        "sessions": selectors.session_list(user=user),
-        "current_key": request.session.session_key,
-        "tokens": selectors.token_list(user=user),
-        "token_form": form,
-    }, status=400)
+    return _account(request, form, status=400)
+
+
+@staff
+@reauth_required
+@require_POST
+def token_approve(request: HttpRequest, token_id: str) -> HttpResponse:
+    """Let one of my tokens show sensitive data for a few minutes (after re-authenticating
+    here): how a coordinator who signs in with a security key steps a script's token up."""
+    try:
+        services.token_approve(actor=_user(request), token_id=token_id)
+    except HavenError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("The token may show sensitive data for %(minutes)d "
+                                    "minutes.") % {"minutes": settings.HAVEN_REAUTH_MINUTES})
+    return redirect("accounts:account")
 
 
 @staff
@@ -259,7 +347,9 @@ def user_list(request: HttpRequest) -> HttpResponse:
 
 
 @requires(Perm.ACCOUNT_MANAGE)
+@reauth_required
 def user_create(request: HttpRequest) -> HttpResponse:
+    """A new account (a coordinator may create coordinators): after re-authenticating."""
     actor = _user(request)
     form = forms.UserCreateForm(_posted(request))
     status = 200
@@ -287,9 +377,22 @@ ACTIONS = {
 }
 
 
+@reauth_required
+def _sensitive_action(request: HttpRequest, user_id: str, action: str) -> HttpResponse:
+    return _user_action(request, user_id, action)
+
+
 @requires(Perm.ACCOUNT_MANAGE)
 @require_POST
 def user_action(request: HttpRequest, user_id: str, action: str) -> HttpResponse:
+    """Disable, enable, unlock, or reset another's second factor (this one only after
+    re-authenticating: it hands the account to whoever enrols next)."""
+    if action == "reset-second-factor":
+        return _sensitive_action(request, user_id, action)
+    return _user_action(request, user_id, action)
+
+
+def _user_action(request: HttpRequest, user_id: str, action: str) -> HttpResponse:
     handler = ACTIONS.get(action)
     if handler is None:
         messages.error(request, _("Unknown action."))

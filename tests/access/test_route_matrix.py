@@ -18,6 +18,7 @@ import pytest
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import path as django_path
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from haven.access.decorators import Access
@@ -37,8 +38,8 @@ ENROLMENT = Access("enrolment")
 STAFF = Access("staff")
 
 
-def perm(p: Perm) -> Access:
-    return Access("perm", p)
+def perm(p: Perm, *, reauth: bool = False) -> Access:
+    return Access("perm", p, reauth=reauth)
 
 
 # The reviewed access decision of every route. A new route fails the matrix until it is here.
@@ -58,6 +59,16 @@ EXPECTED: dict[str, Access] = {
     "/accounts/recovery-codes/": STAFF,
     "/accounts/tokens/": STAFF,
     "/accounts/tokens/<uuid:token_id>/revoke/": STAFF,
+    "/accounts/tokens/<uuid:token_id>/approve/": STAFF,
+    # Security keys: the list for staff; the WebAuthn steps also before the second factor
+    # (a first key is enrolled, and a key answers, on the way in); the script's messages public.
+    "/accounts/keys/": STAFF,
+    "/accounts/keys/<int:key_id>/remove/": STAFF,
+    "/accounts/keys/register/begin/": ENROLMENT,
+    "/accounts/keys/register/complete/": ENROLMENT,
+    "/accounts/keys/assert/begin/": ENROLMENT,
+    "/accounts/keys/assert/complete/": ENROLMENT,
+    "/accounts/keys/jsi18n/": PUBLIC,
     "/accounts/users/": perm(Perm.ACCOUNT_MANAGE),
     "/accounts/users/new/": perm(Perm.ACCOUNT_MANAGE),
     "/accounts/users/<uuid:user_id>/<slug:action>/": perm(Perm.ACCOUNT_MANAGE),
@@ -99,6 +110,8 @@ EXPECTED: dict[str, Access] = {
     "/api/v1/openapi.json": PUBLIC,
     "GET /api/v1/me": STAFF,
     "GET /api/v1/tokens": STAFF,
+    "POST /api/v1/tokens": Access("staff", reauth=True),
+    "POST /api/v1/reauth": STAFF,
     "POST /api/v1/tokens/<token_id>/revoke": STAFF,
     "GET /api/v1/users": perm(Perm.ACCOUNT_MANAGE),
     "POST /api/v1/users": perm(Perm.ACCOUNT_MANAGE),
@@ -117,7 +130,8 @@ EXPECTED: dict[str, Access] = {
     "POST /api/v1/cases/<case_id>/members": perm(Perm.CASE_UPDATE),
     "POST /api/v1/cases/<case_id>/notes": perm(Perm.NOTE_CREATE),
     "POST /api/v1/cases/<case_id>/notes/<note_id>/redact": perm(Perm.NOTE_REDACT),
-    "POST /api/v1/cases/<case_id>/people/<person_id>/reveal": perm(Perm.PERSON_REVEAL),
+    "POST /api/v1/cases/<case_id>/people/<person_id>/reveal": perm(Perm.PERSON_REVEAL,
+                                                                    reauth=True),
     "POST /api/v1/cases/<case_id>/placements": perm(Perm.PLACEMENT_MANAGE),
     "POST /api/v1/cases/<case_id>/placements/<placement_id>/transition": perm(
         Perm.PLACEMENT_MANAGE),
@@ -129,7 +143,7 @@ EXPECTED: dict[str, Access] = {
     "POST /api/v1/cases/<case_id>/verification/<verification_id>/submit": perm(
         Perm.VERIFICATION_SUBMIT),
     "POST /api/v1/shelters": perm(Perm.SHELTER_MANAGE),
-    "POST /api/v1/shelters/<shelter_id>/address": perm(Perm.SHELTER_ADDRESS),
+    "POST /api/v1/shelters/<shelter_id>/address": perm(Perm.SHELTER_ADDRESS, reauth=True),
     "POST /api/v1/shelters/<shelter_id>/transition": perm(Perm.SHELTER_MANAGE),
     "POST /api/v1/tasks": perm(Perm.TASK_CREATE),
     "POST /api/v1/tasks/<task_id>/transition": perm(Perm.TASK_UPDATE),
@@ -143,7 +157,7 @@ EXPECTED: dict[str, Access] = {
     "POST /api/v1/people": perm(Perm.PERSON_CREATE),
     "DELETE /api/v1/people/<person_id>": perm(Perm.PERSON_ERASE),
     "POST /api/v1/people/<person_id>/files": perm(Perm.DOCUMENT_UPLOAD),
-    "GET /api/v1/people/<person_id>/files/<file_id>": perm(Perm.PERSON_REVEAL),
+    "GET /api/v1/people/<person_id>/files/<file_id>": perm(Perm.PERSON_REVEAL, reauth=True),
     # Intake: requesters are anonymous by design; staff read and answer in the inbox.
     "/intake/": PUBLIC,
     "/intake/ask/": PUBLIC,
@@ -371,7 +385,10 @@ def test_api_answers_every_role_as_declared(
     user: User | None = None if principal == "anonymous" else request.getfixturevalue(principal)
     headers: dict[str, str] = {}
     if user is not None:
-        raw, _ = services.token_create(actor=None, user=user, name="matrix")
+        raw, token = services.token_create(actor=None, user=user, name="matrix")
+        # Re-authenticated, so operations that show sensitive data answer by the role alone
+        # (tests/accounts/test_api.py checks that they refuse a token that did not).
+        ApiToken.objects.filter(pk=token.pk).update(reauth_at=timezone.now())
         headers["Authorization"] = f"Bearer {raw}"
     client = Client(raise_request_exception=False)
     failures: list[str] = []

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from django.contrib.sessions.backends.db import SessionStore
 from django.http import HttpRequest
 from django.test import RequestFactory
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from haven.accounts.models import ApiToken, User
+from haven.accounts.models import ApiToken, SealedTOTPDevice, User
+from haven.accounts.sessions import SessionStore
 from haven.audit.models import AuditEvent
 from tests.factories.accounts import UserFactory
 
@@ -34,14 +34,14 @@ def session_request(user: Any = None, path: str = "/") -> HttpRequest:
     return request
 
 
-def code_for(device: TOTPDevice, *, offset_steps: int = 0) -> str:
+def code_for(device: SealedTOTPDevice, *, offset_steps: int = 0) -> str:
     """The TOTP code ``device`` shows now (or ``offset_steps`` windows away)."""
     value = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits,
                  drift=offset_steps)
     return str(value).zfill(device.digits)
 
 
-def wrong_code(device: TOTPDevice) -> str:
+def wrong_code(device: SealedTOTPDevice) -> str:
     """A six-digit code that is not valid in any window the device accepts."""
     valid = {code_for(device, offset_steps=k) for k in range(-3, 4)}
     for candidate in ("000000", "111111", "123456", "999999"):
@@ -65,3 +65,15 @@ def counts() -> dict[str, int]:
         "tokens": ApiToken.objects.count(),
         "events": AuditEvent.objects.count(),
     }
+
+
+def api_reauthenticate(client: Any, user: User) -> None:
+    """Step the token a test client carries up, as a script would: POST /api/v1/reauth with the
+    password and the current code (operations that show sensitive data want it)."""
+    from tests.factories.accounts import PASSWORD
+
+    forget_used_code(user)
+    device = SealedTOTPDevice.objects.get(user=user, confirmed=True)
+    response = client.post("/api/v1/reauth", {"password": PASSWORD, "code": code_for(device)},
+                           content_type="application/json")
+    assert response.status_code == 200, response.content

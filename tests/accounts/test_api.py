@@ -1,14 +1,19 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
+from haven.access.decorators import REAUTH_PERMS
 from haven.accounts import services
-from haven.accounts.models import ApiToken, User
-from tests.accounts.helpers import counts, events
+from haven.accounts.models import ApiToken, SealedTOTPDevice, User
+from tests.access.routes import Route, api_body, api_routes
+from tests.accounts.helpers import code_for, counts, events, session_request, wrong_code
+from tests.factories.accounts import PASSWORD
 
 
 def _auth(user: User) -> dict[str, str]:
@@ -52,8 +57,12 @@ def test_revoked_token_gets_401(client: Client, caseworker: User) -> None:
     assert response.json()["revoked_at"] is not None
     after = client.get("/api/v1/me", headers=headers)
     assert after.status_code == 401
-    assert after.json() == {"detail": "A valid bearer token is required.", "code": "unauthenticated"}
+    assert after.json()["code"] == "token_invalid"
+    assert "This token was revoked (revoked)" in after.json()["detail"]
     assert len(events("token.revoked")) == 1
+    unknown = client.get("/api/v1/me", headers={"Authorization": "Bearer hvn_never-issued"})
+    assert unknown.json() == {"detail": "A valid bearer token is required.",
+                              "code": "unauthenticated"}
 
 
 def test_disabled_users_token_gets_401(client: Client, coordinator: User, caseworker: User) -> None:
@@ -168,3 +177,190 @@ def test_outsider_cannot_disable_our_user(client: Client, outsider: User, casewo
     assert response.status_code == 404
     caseworker.refresh_from_db()
     assert caseworker.is_active
+
+
+# --- token rules (finding 6) -----------------------------------------------------------------------
+
+
+def _token_headers(user: User, **kwargs: Any) -> tuple[dict[str, str], ApiToken]:
+    raw, token = services.token_create(actor=None, user=user, name="rules", **kwargs)
+    return {"Authorization": f"Bearer {raw}"}, token
+
+
+def test_an_expired_token_gets_401_saying_so(client: Client, caseworker: User) -> None:
+    headers, token = _token_headers(caseworker, expires_days=1)
+    assert client.get("/api/v1/me", headers=headers).status_code == 200
+    ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    response = client.get("/api/v1/me", headers=headers)
+    assert response.status_code == 401
+    assert "This token expired on" in response.json()["detail"]
+
+
+def test_a_password_change_kills_every_token_for_good(client: Client, caseworker: User) -> None:
+    headers, _ = _token_headers(caseworker)
+    request = session_request(caseworker)
+    services.password_change(request=request, actor=caseworker, old=PASSWORD,
+                             new="a completely new passphrase")
+    response = client.get("/api/v1/me", headers=headers)
+    assert response.status_code == 401
+    assert "password changed" in response.json()["detail"]
+
+
+def test_a_token_that_missed_its_revocation_still_dies_with_the_epoch(
+    client: Client, caseworker: User
+) -> None:
+    """The token carries the account's epoch: even a row someone un-revoked does not work."""
+    headers, token = _token_headers(caseworker)
+    services.password_change(request=session_request(caseworker), actor=caseworker,
+                             old=PASSWORD, new="yet another passphrase")
+    ApiToken.objects.filter(pk=token.pk).update(revoked_at=None, revoked_reason="")
+    response = client.get("/api/v1/me", headers=headers)
+    assert response.status_code == 401
+    assert "no longer works" in response.json()["detail"]
+
+
+def test_disabling_kills_tokens_and_enabling_does_not_revive_them(
+    client: Client, coordinator: User, caseworker: User
+) -> None:
+    headers, token = _token_headers(caseworker)
+    services.user_set_active(actor=coordinator, user_id=caseworker.pk, active=False)
+    services.user_set_active(actor=coordinator, user_id=caseworker.pk, active=True)
+    response = client.get("/api/v1/me", headers=headers)
+    assert response.status_code == 401
+    assert "account disabled" in response.json()["detail"]
+    token.refresh_from_db()
+    assert token.revoked_reason == "account_disabled"
+    [event] = events("user.disabled")
+    assert event.data == {"sessions_ended": 0, "tokens_revoked": 1}
+
+
+@pytest.mark.parametrize("route", [r for r in api_routes() if r.api_method != "GET"],
+                         ids=lambda r: r.key)
+def test_a_read_only_token_is_refused_on_every_change(
+    route: Route, client: Client, coordinator: User
+) -> None:
+    headers, _ = _token_headers(coordinator, read_only=True)
+    body = api_body(route)
+    before = counts()
+    response = client.generic(route.api_method, route.path(),
+                              data=json.dumps(body) if body is not None else "",
+                              content_type="application/json", headers=headers)
+    assert response.status_code == 403, response.content
+    assert response.json()["code"] == "token_read_only"
+    assert "read-only" in response.json()["detail"]
+    assert counts() == before
+
+
+def test_a_read_only_token_reads(client: Client, coordinator: User) -> None:
+    headers, _ = _token_headers(coordinator, read_only=True)
+    assert client.get("/api/v1/users", headers=headers).status_code == 200
+
+
+REAUTH_ROUTES = [r for r in api_routes() if r.access is not None and r.access.reauth]
+
+
+def test_every_operation_that_reveals_or_hands_out_files_wants_reauthentication() -> None:
+    wanted = {r.key for r in api_routes() if r.access is not None
+              and r.access.perm in REAUTH_PERMS}
+    assert wanted <= {r.key for r in REAUTH_ROUTES}
+    assert {"POST /api/v1/cases/<case_id>/people/<person_id>/reveal",
+            "GET /api/v1/people/<person_id>/files/<file_id>",
+            "POST /api/v1/shelters/<shelter_id>/address",
+            "POST /api/v1/tokens"} <= {r.key for r in REAUTH_ROUTES}
+
+
+@pytest.mark.parametrize("route", REAUTH_ROUTES, ids=lambda r: r.key)
+def test_sensitive_operations_refuse_a_token_that_did_not_reauthenticate(
+    route: Route, client: Client, coordinator: User
+) -> None:
+    headers, token = _token_headers(coordinator)
+    body = api_body(route)
+    data = json.dumps(body) if body is not None else ""
+
+    def call() -> Any:
+        return client.generic(route.api_method, route.path(), data=data,
+                              content_type="application/json", headers=headers)
+
+    before = counts()
+    refused = call()
+    assert refused.status_code == 403, refused.content
+    assert refused.json()["code"] == "reauth_required"
+    assert "/api/v1/reauth" in refused.json()["detail"]
+    assert counts() == before
+    ApiToken.objects.filter(pk=token.pk).update(
+        reauth_at=timezone.now() - timedelta(minutes=6))
+    assert call().json().get("code") == "reauth_required"  # older than the window
+    ApiToken.objects.filter(pk=token.pk).update(reauth_at=timezone.now())
+    assert call().json().get("code") != "reauth_required"
+
+
+def test_reauth_with_password_and_code_opens_the_window(client: Client, coordinator: User) -> None:
+    headers, token = _token_headers(coordinator)
+    code = code_for(SealedTOTPDevice.objects.get(user=coordinator))
+    response = _post(client, "/api/v1/reauth", {"password": PASSWORD, "code": code}, headers)
+    assert response.status_code == 200, response.content
+    token.refresh_from_db()
+    assert token.reauth_at is not None
+    until = response.json()["reauthenticated_until"]
+    assert until.startswith(str((token.reauth_at + timedelta(minutes=5)).year))
+    [event] = events("token.reauthenticated")
+    assert event.object_id == str(token.pk)
+    assert event.data == {"kind": "code"}
+    created = _post(client, "/api/v1/tokens", {"name": "child", "expires_days": 7,
+                                               "read_only": True}, headers)
+    assert created.status_code == 201, created.content
+    child = created.json()
+    assert child["secret"].startswith("hvn_")
+    assert child["read_only"] is True
+    other = ApiToken.objects.get(pk=child["id"])
+    assert 6 < (other.expires_at - timezone.now()).days + 1 <= 7
+    # another token of the same user is not stepped up by this one
+    other_headers, _ = _token_headers(coordinator)
+    assert _post(client, "/api/v1/tokens", {"name": "x"}, other_headers).status_code == 403
+
+
+@pytest.mark.parametrize("what", ["password", "code", "recovery"])
+def test_reauth_refuses_a_wrong_answer_and_counts_it(
+    client: Client, caseworker: User, what: str
+) -> None:
+    headers, token = _token_headers(caseworker)
+    device = SealedTOTPDevice.objects.get(user=caseworker)
+    payload = {"password": PASSWORD, "code": code_for(device)}
+    if what == "password":
+        payload["password"] = "not the password"
+    elif what == "code":
+        payload["code"] = wrong_code(device)
+    else:  # recovery codes are for getting back in, not for scripts
+        payload["code"] = services.recovery_codes_regenerate(actor=caseworker)[0]
+    response = _post(client, "/api/v1/reauth", payload, headers)
+    assert response.status_code == 400
+    assert response.json()["detail"] == "Wrong password or code."
+    token.refresh_from_db()
+    assert token.reauth_at is None
+    caseworker.refresh_from_db()
+    assert caseworker.failed_logins == 1
+    [event] = events("auth.login_failed")
+    assert event.data["stage"] == "token_reauth"
+    again = _post(client, "/api/v1/reauth", {"password": PASSWORD, "code": "000000"}, headers)
+    assert again.status_code == 429  # the account's delay applies to tokens too
+
+
+def test_a_read_only_token_cannot_reauthenticate(client: Client, caseworker: User) -> None:
+    headers, _ = _token_headers(caseworker, read_only=True)
+    code = code_for(SealedTOTPDevice.objects.get(user=caseworker))
+    response = _post(client, "/api/v1/reauth", {"password": PASSWORD, "code": code}, headers)
+    assert response.status_code == 403
+    assert response.json()["code"] == "token_read_only"
+
+
+@pytest.mark.parametrize("days", [0, 91, -1])
+def test_token_create_over_the_api_refuses_a_bad_expiry(
+    client: Client, caseworker: User, days: int
+) -> None:
+    headers, token = _token_headers(caseworker)
+    ApiToken.objects.filter(pk=token.pk).update(reauth_at=timezone.now())
+    before = ApiToken.objects.count()
+    response = _post(client, "/api/v1/tokens", {"name": "x", "expires_days": days}, headers)
+    assert response.status_code == 422
+    assert "expires_days" in response.json()["fields"]
+    assert ApiToken.objects.count() == before

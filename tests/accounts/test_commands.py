@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
+from django.utils import timezone
 
 from haven.accounts import services
 from haven.accounts.models import ApiToken, Organization, User
@@ -45,7 +46,9 @@ def test_token_create_prints_a_secret_that_authenticates_as_the_user(caseworker:
     token = ApiToken.objects.get(user=caseworker)
     assert token.name == "nightly report"
     assert raw not in token.key_hash
-    assert services.token_authenticate(raw) == caseworker
+    found = services.token_authenticate(raw)
+    assert found is not None
+    assert found.user == caseworker
     response = Client().get("/api/v1/me", headers={"Authorization": f"Bearer {raw}"})
     assert response.status_code == 200
     assert response.json()["username"] == caseworker.username
@@ -75,7 +78,8 @@ def test_token_revoke_stops_the_token_at_once(caseworker: User) -> None:
     raw = run("token", "create", caseworker.username).strip()
     token = ApiToken.objects.get(user=caseworker)
     assert "Revoked" in run("token", "revoke", str(token.pk))
-    assert services.token_authenticate(raw) is None
+    with pytest.raises(services.TokenRejected):
+        services.token_authenticate(raw)
     assert "revoked" in run("token", "list", caseworker.username)
     assert AuditEvent.objects.filter(action="token.revoked", object_id=str(token.pk)).exists()
     assert "already revoked" in str(refused("token", "revoke", str(token.pk)))
@@ -90,6 +94,8 @@ def test_token_revoke_stops_the_token_at_once(caseworker: User) -> None:
         (["token", "create", "caseworker", "--name", "x" * 101], "name"),
         (["token", "list", "nobody"], "No user"),
         (["token", "revoke", "not-a-uuid"], "not a token id"),
+        (["token", "create", "caseworker", "--expires-days", "91"], "1 to 90 days"),
+        (["token", "create", "caseworker", "--expires-days", "0"], "1 to 90 days"),
         (["token", "revoke", "00000000-0000-0000-0000-000000000000"], "No such token"),
     ],
 )
@@ -109,7 +115,32 @@ def test_token_for_a_disabled_user_is_refused(caseworker: User) -> None:
     assert not ApiToken.objects.exists()
 
 
+@pytest.mark.django_db
+def test_token_create_takes_an_expiry_and_a_read_only_scope(caseworker: User) -> None:
+    raw = run("token", "create", caseworker.username, "--expires-days", "3", "--read-only").strip()
+    token = ApiToken.objects.get(user=caseworker)
+    assert token.read_only
+    assert 2 <= (token.expires_at - timezone.now()).days <= 3
+    with pytest.raises(services.TokenReadOnly):
+        services.token_authenticate(raw, method="POST")
+    listing = run("token", "list", caseworker.username)
+    assert "active, read-only" in listing
+    assert f"{token.expires_at:%Y-%m-%d}" in listing
+
+
 # --- user ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_user_unlock_and_reset_second_factor_for_operators(coordinator: User) -> None:
+    User.objects.filter(pk=coordinator.pk).update(locked_at=timezone.now())
+    assert "Unlocked coordinator" in run("user", "unlock", "coordinator")
+    coordinator.refresh_from_db()
+    assert not coordinator.is_locked()
+    assert "enrol again" in run("user", "reset-second-factor", "coordinator")
+    assert not services.has_confirmed_device(coordinator)
+    assert AuditEvent.objects.filter(action="user.second_factor_reset", actor_id="").exists()
+    assert "No user" in str(refused("user", "unlock", "nobody"))
 
 
 @pytest.mark.django_db

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from django.contrib.sessions.models import Session
 from django.test import Client
 from django.utils import timezone
 
 from haven.access.roles import Role
 from haven.accounts import services
-from haven.accounts.models import Organization, User, UserSession
+from haven.accounts.models import Organization, StoredSession, User, UserSession
+from haven.accounts.sessions import key_hash
 from tests.access.routes import page_routes
 from tests.accounts.helpers import events, forget_used_code, make_user
 from tests.factories.accounts import PASSWORD
@@ -108,8 +108,8 @@ def test_idle_session_ends_after_fifteen_minutes(
     response = client.get("/")
     assert response.status_code == 302
     assert response["Location"] == "/accounts/login/"
-    assert not Session.objects.filter(session_key=key).exists()
-    assert not UserSession.objects.filter(session_key=key).exists()
+    assert not StoredSession.objects.filter(key_hash=key_hash(key or "")).exists()
+    assert not UserSession.objects.filter(key_hash=key_hash(key or "")).exists()
     [event] = events("auth.logged_out")
     assert event.data == {"reason": "idle_timeout"}
     follow = client.get(response["Location"])
@@ -141,7 +141,7 @@ def test_session_ends_after_twelve_hours_even_when_active(
     _age(client, services.SESSION_AUTH_AT, 12 * 3600 + 1)
     response = client.get("/")
     assert response["Location"] == "/accounts/login/"
-    assert not Session.objects.filter(session_key=key).exists()
+    assert not StoredSession.objects.filter(key_hash=key_hash(key or "")).exists()
     [event] = events("auth.logged_out")
     assert event.data == {"reason": "absolute_timeout"}
 
@@ -160,10 +160,10 @@ def test_logout_destroys_the_server_side_session(
 ) -> None:
     client = login(caseworker)
     cookie = client.cookies["haven_session"].value
-    assert Session.objects.filter(session_key=cookie).exists()
+    assert StoredSession.objects.filter(key_hash=key_hash(cookie)).exists()
     response = client.post("/accounts/logout/")
     assert response["Location"] == "/accounts/login/"
-    assert not Session.objects.filter(session_key=cookie).exists()
+    assert not StoredSession.objects.filter(key_hash=key_hash(cookie)).exists()
     thief = Client()
     thief.cookies["haven_session"] = cookie  # the old cookie, replayed
     replay = thief.get("/")

@@ -11,11 +11,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from haven.access.roles import Role
 from haven.accounts import services
-from haven.accounts.models import ApiToken, Organization, User
+from haven.accounts.models import ApiToken, Organization, SealedTOTPDevice, User
 from tests.accounts.helpers import counts, events, forget_used_code, make_user, wrong_code
 from tests.conftest import current_code
 from tests.factories.accounts import PASSWORD
@@ -90,7 +89,7 @@ def test_login_keeps_a_local_next_but_not_another_host(client: Client, caseworke
 
 def test_wrong_code_shows_an_error_and_counts(client: Client, caseworker: User) -> None:
     client.post("/accounts/login/", {"username": "caseworker", "password": PASSWORD})
-    device = TOTPDevice.objects.get(user=caseworker)
+    device = SealedTOTPDevice.objects.get(user=caseworker)
     response = client.post("/accounts/verify/", {"code": wrong_code(device)})
     assert response.status_code == 400
     assert "not valid" in _text(response)
@@ -111,7 +110,7 @@ def test_first_login_enrols_totp_and_hands_out_recovery_codes(client: Client, or
     assert response["Location"] == "/accounts/enrol/"
     page = client.get("/accounts/enrol/")
     assert page.status_code == 200
-    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    device = SealedTOTPDevice.objects.get(user=user, confirmed=False)
     secret = base64.b32encode(device.bin_key).decode().rstrip("=")
     assert secret in _text(page)
     assert "otpauth://totp/" in _text(page)
@@ -138,7 +137,7 @@ def test_enrolment_with_a_wrong_code_shows_an_error(client: Client, org: Organiz
     make_user(username="newcomer", organization=org)
     client.post("/accounts/login/", {"username": "newcomer", "password": PASSWORD})
     client.get("/accounts/enrol/")
-    device = TOTPDevice.objects.get(user__username="newcomer")
+    device = SealedTOTPDevice.objects.get(user__username="newcomer")
     response = client.post("/accounts/enrol/", {"code": wrong_code(device)})
     assert response.status_code == 400
     assert "does not match" in _text(response) or "Wrong code" in _text(response)
@@ -166,51 +165,92 @@ def test_enrolled_user_must_reauthenticate_to_replace_the_second_factor(
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"].startswith("/accounts/reauth/")
-    assert not TOTPDevice.objects.filter(user=caseworker, confirmed=False).exists()
+    assert not SealedTOTPDevice.objects.filter(user=caseworker, confirmed=False).exists()
 
 
-# --- lockout ---------------------------------------------------------------------------------
+# --- the delay and the lock ---------------------------------------------------------------------
 
 
-def test_five_failed_logins_lock_and_the_right_password_is_then_refused(
-    client: Client, caseworker: User
+def _login_answer(username: str, password: str) -> tuple[int, str]:
+    response = Client().post("/accounts/login/", {"username": username, "password": password})
+    return response.status_code, _text(response)
+
+
+def test_unknown_wrong_disabled_waiting_and_locked_get_one_identical_answer(
+    caseworker: User, other_caseworker: User, operator: User, verifier: User
 ) -> None:
-    for _ in range(4):
-        response = client.post("/accounts/login/", {"username": "caseworker", "password": "wrong wrong wrong"})
+    """Finding 7: a locked account answered 423 at once, an unknown name 400 after a hash."""
+    User.objects.filter(pk=other_caseworker.pk).update(locked_at=timezone.now())
+    User.objects.filter(pk=operator.pk).update(is_active=False)
+    User.objects.filter(pk=verifier.pk).update(throttled_until=timezone.now() + timedelta(minutes=3))
+    answers = {
+        "unknown": _login_answer("caseworker-who-never-was", PASSWORD),
+        "wrong": _login_answer("caseworker", "wrong wrong wrong"),
+        "locked": _login_answer("other_caseworker", PASSWORD),
+        "disabled": _login_answer("operator", PASSWORD),
+        "waiting": _login_answer("verifier", PASSWORD),
+    }
+    statuses = {status for status, _ in answers.values()}
+    assert statuses == {400}
+    errors = {re.sub(r'value="[^"]*"', "", page).split("<main", 1)[1] for _, page in answers.values()}
+    assert len(errors) == 1, "the pages differ beyond the typed username"
+    assert "Wrong username or password." in next(iter(errors))
+
+
+def test_failed_logins_slow_the_account_down_and_a_long_run_locks_it(
+    client: Client, caseworker: User, settings: object
+) -> None:
+    settings.HAVEN_LOGIN_LOCK_AFTER = 3  # type: ignore[attr-defined]
+    for _ in range(3):
+        User.objects.filter(pk=caseworker.pk).update(throttled_until=None)
+        response = client.post("/accounts/login/", {"username": "caseworker",
+                                                     "password": "wrong wrong wrong"})
         assert response.status_code == 400
-    fifth = client.post("/accounts/login/", {"username": "caseworker", "password": "wrong wrong wrong"})
-    assert fifth.status_code == 423
+    User.objects.filter(pk=caseworker.pk).update(throttled_until=None)
     right = client.post("/accounts/login/", {"username": "caseworker", "password": PASSWORD})
-    assert right.status_code == 423
-    assert "locked" in _text(right)
-    assert "Try again in 15 minutes" in _text(right)
+    assert right.status_code == 400
     assert "_auth_user_id" not in client.session
-    assert len(events("auth.login_failed", object_id=str(caseworker.pk))) == 5
+    assert len(events("auth.login_failed", object_id=str(caseworker.pk))) == 3
     assert len(events("auth.locked_out", object_id=str(caseworker.pk))) == 1
 
 
-def test_five_wrong_codes_lock_the_account_and_end_the_session(client: Client, caseworker: User) -> None:
+def test_wrong_codes_lock_the_account_and_end_the_session(
+    client: Client, caseworker: User, settings: object
+) -> None:
+    settings.HAVEN_LOGIN_LOCK_AFTER = 3  # type: ignore[attr-defined]
     client.post("/accounts/login/", {"username": "caseworker", "password": PASSWORD})
-    device = TOTPDevice.objects.get(user=caseworker)
-    for _ in range(4):
+    device = SealedTOTPDevice.objects.get(user=caseworker)
+    for _ in range(2):
+        User.objects.filter(pk=caseworker.pk).update(throttled_until=None)
         assert client.post("/accounts/verify/", {"code": wrong_code(device)}).status_code == 400
+    waiting = client.post("/accounts/verify/", {"code": wrong_code(device)})
+    assert waiting.status_code == 429
+    assert "wait" in _text(waiting)
+    User.objects.filter(pk=caseworker.pk).update(throttled_until=None)
     last = client.post("/accounts/verify/", {"code": wrong_code(device)})
     assert last["Location"] == "/accounts/login/"
     assert "_auth_user_id" not in client.session
     page = client.get("/accounts/login/")
     assert "locked" in _text(page)
-    right = client.post("/accounts/login/", {"username": "caseworker", "password": PASSWORD})
-    assert right.status_code == 423
 
 
-def test_coordinator_unlocks_an_account_from_the_users_page(
+def test_the_next_sign_in_tells_of_the_failed_attempts(client: Client, caseworker: User) -> None:
+    User.objects.filter(pk=caseworker.pk).update(failures_unseen=4,
+                                                 last_failed_at=timezone.now())
+    client.post("/accounts/login/", {"username": "caseworker", "password": PASSWORD})
+    response = client.post("/accounts/verify/", {"code": current_code(caseworker)}, follow=True)
+    assert "4 failed attempts to sign in to your account" in _text(response)
+    assert "tell a coordinator" in _text(response)
+
+
+def test_another_coordinator_unlocks_an_account_from_the_users_page(
     login: Callable[[User], Client], coordinator: User, caseworker: User
 ) -> None:
-    User.objects.filter(pk=caseworker.pk).update(locked_until=timezone.now() + timedelta(minutes=10))
+    User.objects.filter(pk=caseworker.pk).update(locked_at=timezone.now(), failed_logins=20)
     admin = login(coordinator)
     listing = admin.get("/accounts/users/")
     assert listing.status_code == 200
-    assert "caseworker" in _text(listing)
+    assert "locked" in _text(listing)
     response = admin.post(f"/accounts/users/{caseworker.pk}/unlock/")
     assert response["Location"] == "/accounts/users/"
     caseworker.refresh_from_db()
@@ -219,10 +259,29 @@ def test_coordinator_unlocks_an_account_from_the_users_page(
     assert Client().post("/accounts/login/", {"username": "caseworker", "password": PASSWORD}).status_code == 302
 
 
-def test_lock_expires_on_its_own(client: Client, caseworker: User) -> None:
-    User.objects.filter(pk=caseworker.pk).update(locked_until=timezone.now() - timedelta(seconds=1))
+def test_a_delay_ends_on_its_own(client: Client, caseworker: User) -> None:
+    User.objects.filter(pk=caseworker.pk).update(throttled_until=timezone.now() - timedelta(seconds=1))
     response = client.post("/accounts/login/", {"username": "caseworker", "password": PASSWORD})
     assert response.status_code == 302
+
+
+def test_the_password_form_counts_a_wrong_current_password(
+    login: Callable[[User], Client], caseworker: User
+) -> None:
+    client = login(caseworker)
+    response = client.post("/accounts/password/", {"old_password": "guess guess guess",
+                                                   "new_password": "a brand new passphrase",
+                                                   "new_password_again": "a brand new passphrase"})
+    assert response.status_code == 400
+    assert "Wrong password." in _text(response)
+    caseworker.refresh_from_db()
+    assert caseworker.failed_logins == 1
+    [event] = events("auth.login_failed")
+    assert event.data["stage"] == "password_change"
+    again = client.post("/accounts/password/", {"old_password": PASSWORD,
+                                                "new_password": "a brand new passphrase",
+                                                "new_password_again": "a brand new passphrase"})
+    assert again.status_code == 429  # the account waits out its delay here too
 
 
 # --- re-authentication ---------------------------------------------------------------------------
@@ -246,6 +305,7 @@ def test_token_creation_asks_for_reauthentication_when_stale(
     caseworker.refresh_from_db()
     assert caseworker.failed_logins == 1
     forget_used_code(caseworker)
+    User.objects.filter(pk=caseworker.pk).update(throttled_until=None)  # the 2-second wait
     ok = client.post(response["Location"], {"password": PASSWORD, "code": current_code(caseworker)})
     assert ok["Location"] == "/accounts/"
     created = client.post("/accounts/tokens/", {"name": "script", "next": "/accounts/"})
@@ -299,6 +359,51 @@ def test_account_page_lists_sessions_and_tokens(login: Callable[[User], Client],
     assert token.key_hash not in _text(page)
 
 
+def test_token_form_takes_an_expiry_and_a_read_only_scope(
+    login: Callable[[User], Client], caseworker: User
+) -> None:
+    client = login(caseworker)
+    response = client.post("/accounts/tokens/", {"name": "report", "expires_days": "7",
+                                                 "read_only": "on"})
+    assert response.status_code == 200
+    token = ApiToken.objects.get(user=caseworker)
+    assert token.read_only
+    assert 6 <= (token.expires_at - timezone.now()).days <= 7
+    assert "It is read-only." in _text(response)
+    page = _text(client.get("/accounts/"))
+    assert "read-only" in page
+    assert f"{token.expires_at:%Y-%m-%d}" in page
+
+
+@pytest.mark.parametrize("days", ["0", "91", "soon"])
+def test_token_form_refuses_a_bad_expiry(
+    login: Callable[[User], Client], caseworker: User, days: str
+) -> None:
+    client = login(caseworker)
+    response = client.post("/accounts/tokens/", {"name": "report", "expires_days": days})
+    assert response.status_code == 400
+    assert 'class="error-text"' in _text(response)
+    assert not ApiToken.objects.exists()
+
+
+def test_approving_a_token_asks_for_reauthentication_then_opens_its_window(
+    login: Callable[[User], Client], caseworker: User
+) -> None:
+    client = login(caseworker)
+    _, token = services.token_create(actor=None, user=caseworker, name="script")
+    _stale_reauth(client)
+    asked = client.post(f"/accounts/tokens/{token.pk}/approve/", {"next": "/accounts/"})
+    assert asked["Location"].startswith("/accounts/reauth/")
+    token.refresh_from_db()
+    assert token.reauth_at is None
+    forget_used_code(caseworker)
+    client.post("/accounts/reauth/", {"password": PASSWORD, "code": current_code(caseworker)})
+    done = client.post(f"/accounts/tokens/{token.pk}/approve/", {"next": "/accounts/"})
+    assert done["Location"] == "/accounts/"
+    token.refresh_from_db()
+    assert services.token_reauth_ok(token)
+
+
 @pytest.mark.parametrize("name", ["", "n" * 101])
 def test_token_form_refuses_bad_names(login: Callable[[User], Client], caseworker: User, name: str) -> None:
     client = login(caseworker)
@@ -315,7 +420,8 @@ def test_token_revoke_from_the_account_page(login: Callable[[User], Client], cas
     raw, token = services.token_create(actor=None, user=caseworker, name="mine")
     _, theirs = services.token_create(actor=None, user=other_caseworker, name="theirs")
     assert client.post(f"/accounts/tokens/{token.pk}/revoke/")["Location"] == "/accounts/"
-    assert services.token_authenticate(raw) is None
+    with pytest.raises(services.TokenRejected):
+        services.token_authenticate(raw)
     client.post(f"/accounts/tokens/{theirs.pk}/revoke/")
     theirs.refresh_from_db()
     assert theirs.revoked_at is None
@@ -408,6 +514,24 @@ def test_caseworker_cannot_create_accounts_or_act_on_them(
     other_caseworker.refresh_from_db()
     assert other_caseworker.is_active
     assert counts() == before
+
+
+def test_resetting_a_second_factor_asks_for_reauthentication(
+    login: Callable[[User], Client], coordinator: User, caseworker: User
+) -> None:
+    client = login(coordinator)
+    _stale_reauth(client)
+    asked = client.post(f"/accounts/users/{caseworker.pk}/reset-second-factor/",
+                        {"next": "/accounts/users/"})
+    assert asked["Location"] == "/accounts/reauth/?next=%2Faccounts%2Fusers%2F"
+    assert SealedTOTPDevice.objects.filter(user=caseworker).exists()
+    forget_used_code(coordinator)
+    client.post("/accounts/reauth/", {"password": PASSWORD, "code": current_code(coordinator)})
+    done = client.post(f"/accounts/users/{caseworker.pk}/reset-second-factor/")
+    assert done["Location"] == "/accounts/users/"
+    assert not SealedTOTPDevice.objects.filter(user=caseworker).exists()
+    [event] = events("user.second_factor_reset")
+    assert event.actor_id == str(coordinator.pk)
 
 
 def test_unknown_user_action_changes_nothing(

@@ -58,9 +58,10 @@ def test_record_holds_ids_and_the_request_id(caseworker: User) -> None:
 
 def test_event_fields_hold_no_personal_data(caseworker: User) -> None:
     from haven.accounts import services as accounts
+    from tests.accounts.helpers import session_request
 
-    accounts.password_change(actor=caseworker, old="a long and unusual passphrase",
-                             new="another long passphrase")
+    accounts.password_change(request=session_request(caseworker), actor=caseworker,
+                             old="a long and unusual passphrase", new="another long passphrase")
     accounts.token_create(actor=caseworker, user=caseworker, name="my secret project name")
     names = {"caseworker", "Test organization", "my secret project name", "passphrase"}
     for event in AuditEvent.objects.all():

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
+from typing import Any
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from tests.browser.conftest import Codes, Watch, screenshot
 from tests.browser.support import Server
@@ -149,3 +151,96 @@ def test_russian_language_switch(page: Page, codes: Codes) -> None:
     page.click("button[name=language][value=en]")
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(page.locator("p.lead")).to_contain_text("You are signed in as")
+
+
+# --- security keys (WebAuthn) with Chromium's virtual authenticator --------------------------------
+
+KEYHOLDER_PASSWORD = "a coordinator who carries two keys"
+
+
+def _password(page: Page, username: str, password: str) -> None:
+    page.goto("/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("button[type=submit].primary")
+
+
+def _virtual_key(cdp: Any) -> str:
+    """A USB security key that says yes at once (user present and verified)."""
+    found = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "usb", "hasResidentKey": True,
+        "hasUserVerification": True, "isUserVerified": True,
+        "automaticPresenceSimulation": True}})
+    return str(found["authenticatorId"])
+
+
+def test_coordinator_enrols_keys_signs_in_with_one_and_codes_stop_working(
+    browser: Browser, server: Server, codes: Codes
+) -> None:
+    """WebAuthn needs a secure context and a host name: this test uses http://localhost."""
+    server.haven("user", "create", "keyholder", "--role", "coordinator", "--org", "demo",
+                 stdin=KEYHOLDER_PASSWORD + "\n")
+    origin = f"http://localhost:{server.port}"
+    watch = Watch(origin=origin)
+    context = browser.new_context(base_url=origin, locale="en-US")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page.on("request", watch.on_request)
+    page.on("response", watch.on_response)
+    page.on("console", watch.on_console)
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    first = _virtual_key(cdp)
+    try:
+        # First sign-in: an authenticator app, as every new account.
+        _password(page, "keyholder", KEYHOLDER_PASSWORD)
+        expect(page).to_have_url(re.compile(r"/accounts/enrol/$"))
+        secret = page.get_by_test_id("totp-secret").inner_text().strip()
+        page.fill("#id_code", codes.from_secret("keyholder", secret))
+        page.click("button[type=submit].primary")
+        expect(page.get_by_test_id("recovery-codes").locator("li")).to_have_count(10)
+
+        # Add a security key (the sign-in a moment ago counts as re-authenticating).
+        page.goto("/accounts/keys/")
+        expect(page.get_by_test_id("coordinator-rule")).to_be_visible()
+        page.get_by_test_id("add-key").click()
+        expect(page.get_by_test_id("key-row")).to_have_count(1)
+        expect(page.get_by_test_id("spare-key-warning")).to_be_visible()
+        screenshot(page, "10-security-key-enrolled")
+        page.click("text=Log out")
+
+        # Signing in again: the code is no longer accepted, the key is.
+        _password(page, "keyholder", KEYHOLDER_PASSWORD)
+        expect(page).to_have_url(re.compile(r"/accounts/verify/"))
+        expect(page.get_by_test_id("key-only")).to_be_visible()
+        assert page.locator("#id_code").count() == 0
+        config = json.loads(page.locator("#otp_webauthn_config").inner_text())
+        refused = page.request.post(
+            f"{origin}/accounts/verify/", form={"code": codes.from_secret("keyholder", secret)},
+            headers={"X-CSRFToken": config["csrfToken"]}, max_redirects=0)
+        assert refused.status == 403
+        assert "signs in with a security key" in refused.text()
+        page.goto("/")
+        expect(page).to_have_url(re.compile(r"/accounts/verify/"))
+        screenshot(page, "11-coordinator-key-only")
+        page.get_by_test_id("use-key").click()
+        # One key only: sent to add a spare first.
+        expect(page).to_have_url(re.compile(r"/accounts/keys/$"))
+        cdp.send("WebAuthn.removeVirtualAuthenticator", {"authenticatorId": first})
+        _virtual_key(cdp)
+        page.get_by_test_id("add-key").click()
+        expect(page.get_by_test_id("key-row")).to_have_count(2)
+        expect(page.get_by_test_id("spare-key-warning")).to_have_count(0)
+        page.goto("/")
+        expect(page.locator(".role[data-role=coordinator]")).to_be_visible()
+        screenshot(page, "12-signed-in-with-a-key")
+
+        # And with the spare key, next time.
+        page.click("text=Log out")
+        _password(page, "keyholder", KEYHOLDER_PASSWORD)
+        page.get_by_test_id("use-key").click()
+        expect(page).to_have_url(re.compile(r"/$"))
+        expect(page.locator(".role[data-role=coordinator]")).to_be_visible()
+    finally:
+        context.close()
+    watch.check()

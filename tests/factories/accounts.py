@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import factory
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from haven.access.roles import Role
-from haven.accounts.models import Organization, User
+from haven.accounts.models import Organization, SealedTOTPDevice, User
+from haven.keyring import local
 
 PASSWORD = "a long and unusual passphrase"
 
@@ -46,9 +46,13 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class TOTPDeviceFactory(factory.django.DjangoModelFactory):
+    """A confirmed authenticator, its secret sealed as Haven stores it."""
+
     class Meta:
-        model = TOTPDevice
+        model = SealedTOTPDevice
 
     user = factory.SubFactory(UserFactory)
     name = "authenticator"
     confirmed = True
+    key = factory.LazyAttribute(
+        lambda o: local.seal_totp_secret(local.new_totp_secret(), user_id=o.user.pk))

@@ -15,6 +15,7 @@ from haven.keyring import services as keyring_services
 from haven.people import services
 from haven.people.models import Person, PersonFile
 from tests.factories.accounts import UserFactory
+from tests.accounts.helpers import api_reauthenticate
 
 
 @pytest.fixture
@@ -90,6 +91,7 @@ def test_file_upload_download_round_trip(unsealed: list[str], coordinator: Any, 
     stored = (data_dir / "files" / f"{file_id}.hvf").read_bytes()
     assert b"PASSPORT" not in stored
     assert PersonFile.objects.get(pk=file_id).name == "passport.pdf"
+    api_reauthenticate(client, coordinator)  # a file download wants a re-authenticated token
     download = client.get(f"/api/v1/people/{person_id}/files/{file_id}")
     assert download.status_code == 200
     assert b"".join(download.streaming_content) == content
@@ -118,6 +120,7 @@ def test_tampered_file_refused(unsealed: list[str], coordinator: Any, api: Any,
     blob = bytearray(path.read_bytes())
     blob[60] ^= 1
     path.write_bytes(bytes(blob))
+    api_reauthenticate(client, coordinator)
     download = client.get(f"/api/v1/people/{person_id}/files/{file_id}")
     with pytest.raises(Exception, match="integrity check"):
         b"".join(download.streaming_content)

@@ -10,6 +10,7 @@ import argparse
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from haven.accounts import services
@@ -23,6 +24,16 @@ def command_error(exc: HavenError) -> CommandError:
     return CommandError(f"{exc.message} {details}".strip(), returncode=2)
 
 
+def _state(token: ApiToken) -> str:
+    if token.revoked_at:
+        return f"revoked ({token.revoked_reason or 'user'})"
+    if token.auth_epoch != token.user.auth_epoch or not token.user.is_active:
+        return "dead (account changed)"
+    if token.is_expired:
+        return "expired"
+    return "active, read-only" if token.read_only else "active"
+
+
 class Command(BaseCommand):
     help = "Create, list or revoke API bearer tokens."
 
@@ -31,6 +42,11 @@ class Command(BaseCommand):
         create = sub.add_parser("create", help="make a token for USERNAME; the secret prints once")
         create.add_argument("username")
         create.add_argument("--name", default="command line", help="what the token is for")
+        create.add_argument("--expires-days", type=int, default=settings.HAVEN_TOKEN_DEFAULT_DAYS,
+                            help=f"days until it expires (1-{settings.HAVEN_TOKEN_MAX_DAYS}, "
+                            f"default {settings.HAVEN_TOKEN_DEFAULT_DAYS})")
+        create.add_argument("--read-only", action="store_true",
+                            help="refuse every API operation but reading (GET)")
         listing = sub.add_parser("list", help="list tokens (of USERNAME, or all)")
         listing.add_argument("username", nargs="?")
         revoke = sub.add_parser("revoke", help="revoke the token with this id")
@@ -39,7 +55,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         action = options["action"]
         if action == "create":
-            self._create(options["username"], options["name"])
+            self._create(options["username"], options["name"], options["expires_days"],
+                         options["read_only"])
         elif action == "list":
             self._list(options["username"])
         else:
@@ -51,14 +68,17 @@ class Command(BaseCommand):
             raise CommandError(f"No user {username!r}.", returncode=2)
         return user
 
-    def _create(self, username: str, name: str) -> None:
+    def _create(self, username: str, name: str, days: int, read_only: bool) -> None:
         user = self._user(username)
         try:
-            raw, token = services.token_create(actor=None, user=user, name=name)
+            raw, token = services.token_create(actor=None, user=user, name=name,
+                                               expires_days=days, read_only=read_only)
         except HavenError as exc:
             raise command_error(exc) from exc
+        scope = "read-only, " if token.read_only else ""
         self.stderr.write(
-            f"Token {token.pk} ({token.name!r}) for {user.username}. "
+            f"Token {token.pk} ({token.name!r}) for {user.username}, {scope}expires "
+            f"{token.expires_at:%Y-%m-%d %H:%M} UTC. "
             "The secret below is shown only now; store it like a password."
         )
         self.stdout.write(raw)
@@ -73,8 +93,9 @@ class Command(BaseCommand):
                 t.user.username,
                 f"{t.prefix}…",
                 t.created_at.strftime("%Y-%m-%d %H:%M"),
+                t.expires_at.strftime("%Y-%m-%d %H:%M"),
                 t.last_used_at.strftime("%Y-%m-%d %H:%M") if t.last_used_at else "never",
-                "revoked" if t.revoked_at else "active",
+                _state(t),
                 t.name,
             )
             for t in tokens
@@ -82,7 +103,7 @@ class Command(BaseCommand):
         if not rows:
             self.stdout.write("No tokens.")
             return
-        header = ("id", "user", "prefix", "created", "last used", "state", "name")
+        header = ("id", "user", "prefix", "created", "expires", "last used", "state", "name")
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
         for row in [header, *rows]:
             cells = [c.ljust(w) for c, w in zip(row, widths, strict=False)]

@@ -48,12 +48,37 @@ class Command(BaseCommand):
         create.add_argument("--language", default="en", help="en or ru (default en)")
         listing = sub.add_parser("list", help="list accounts (of one organization, or all)")
         listing.add_argument("--org", metavar="SLUG")
+        unlock = sub.add_parser("unlock", help="lift USERNAME's lock after failed sign-ins "
+                                "(when no other coordinator can)")
+        unlock.add_argument("username")
+        reset = sub.add_parser("reset-second-factor", help="remove USERNAME's second factors "
+                               "(authenticator, recovery codes, security keys), ending their "
+                               "sessions and tokens: they enrol again at next sign-in")
+        reset.add_argument("username")
+        sub.add_parser("rekey", help="seal every authenticator secret under the current secret "
+                       "key (after moving the old one to HAVEN_SECRET_KEY_FALLBACKS)")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if options["action"] == "create":
+        action = options["action"]
+        if action == "create":
             self._create(options)
-        else:
+        elif action == "list":
             self._list(options.get("org"))
+        elif action == "rekey":
+            resealed, current = services.totp_reseal_all()
+            self.stdout.write(f"Authenticator secrets sealed again: {resealed}; already under "
+                              f"the current key: {current}.")
+        else:
+            user = User.objects.filter(username=options["username"]).first()
+            if user is None:
+                raise CommandError(f"No user {options['username']!r}.", returncode=2)
+            if action == "unlock":
+                services.user_unlock(actor=None, user_id=user.pk)
+                self.stdout.write(f"Unlocked {user.username}.")
+            else:
+                services.user_reset_second_factor(actor=None, user_id=user.pk)
+                self.stdout.write(f"Removed every second factor of {user.username}; they enrol "
+                                  "again at their next sign-in.")
 
     def _organization(self, slug: str) -> Organization:
         org = Organization.objects.filter(slug=slug).first()
@@ -100,4 +125,6 @@ class Command(BaseCommand):
             state = "active" if u.is_active else "disabled"
             if u.is_active and u.is_locked():
                 state = "locked"
+            elif u.is_active and u.is_throttled():
+                state = "waiting"
             self.stdout.write(f"{u.organization.slug:<16} {u.username:<24} {u.role:<12} {state}")

@@ -119,10 +119,10 @@ class Command(BaseCommand):
             user.role = role.value
             user.is_active = True
             user.failed_logins = 0
-            user.locked_until = None
-            user.save(
-                update_fields=["password", "role", "is_active", "failed_logins", "locked_until"]
-            )
+            user.throttled_until = None
+            user.locked_at = None
+            user.save(update_fields=["password", "role", "is_active", "failed_logins",
+                                     "throttled_until", "locked_at"])
             record(
                 actor=None,
                 action="user.demo_reset",
@@ -133,9 +133,7 @@ class Command(BaseCommand):
         if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
             # Enrolment normally proves possession of the authenticator with a code; a demo user
             # has no authenticator: `haven demo-code` reads the secret on this machine instead.
-            device = services.totp_device_pending(user=user)
-            device.confirmed = True
-            device.save(update_fields=["confirmed"])
+            services.totp_enrol_demo(user=user)
             services.recovery_codes_regenerate(actor=user)
             record(
                 actor=None,

@@ -11,9 +11,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 from django_otp.oath import totp
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from haven.accounts.models import User
+from haven.accounts.models import SealedTOTPDevice, User
+from haven.keyring.crypto import DecryptionFailed
 
 
 class Command(BaseCommand):
@@ -34,11 +34,18 @@ class Command(BaseCommand):
                 "of demo users. Real users read the code from their authenticator app.",
                 returncode=2,
             )
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        device = SealedTOTPDevice.objects.filter(user=user, confirmed=True).first()
         if device is None:
             raise CommandError(
                 f"{user.username!r} has no second factor enrolled; run `haven demo` again.",
                 returncode=2,
             )
-        code = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+        try:
+            secret = device.bin_key
+        except DecryptionFailed:
+            raise CommandError(
+                f"{user.username!r}'s authenticator secret was sealed under another secret key: "
+                "set HAVEN_SECRET_KEY to the one in use (or add the old one to "
+                "HAVEN_SECRET_KEY_FALLBACKS), or run `haven demo` again.", returncode=2) from None
+        code = totp(secret, step=device.step, t0=device.t0, digits=device.digits)
         self.stdout.write(str(code).zfill(device.digits))
