@@ -9,7 +9,7 @@ from django.test import Client
 
 from haven.intake.models import IntakeKey, Request
 from haven.intake.public_views import COOKIE
-from tests.intake.conftest import SUBMISSION
+from tests.intake.conftest import SUBMISSION, ask_for_help, codename_of, form_token, post_form
 
 pytestmark = pytest.mark.django_db
 
@@ -17,6 +17,8 @@ PAGES = ["/intake/", "/intake/ask/", "/intake/return/"]
 
 
 def _post(client: Client, path: str, data: dict[str, str]) -> Any:
+    if path == "/intake/ask/":
+        return post_form(client, data)
     return client.post(path, data)
 
 
@@ -46,25 +48,44 @@ def test_russian_page(plain_key: IntakeKey) -> None:
     assert "Попросить о помощи" in html
 
 
-def test_submit_shows_codename_once_and_sets_no_codename_cookie(plain_key: IntakeKey) -> None:
+def test_submit_redirects_and_shows_codename_once_never_in_url_or_cookie(
+        plain_key: IntakeKey) -> None:
     client = Client()
-    response = _post(client, "/intake/ask/", SUBMISSION)
-    assert response.status_code == 201
-    words = re.findall(r"<span>([a-z-]+)</span>", response.content.decode())
-    assert len(words) == 7
+    sent = post_form(client)
+    assert sent.status_code == 303
+    assert sent["Location"] == "/intake/received/"
     assert Request.objects.count() == 1
-    for morsel in response.cookies.values():
-        assert not any(w in morsel.value for w in words)
-    assert COOKIE not in response.cookies
+    shown = client.get("/intake/received/")
+    assert shown.status_code == 200
+    words = codename_of(shown.content.decode()).split()
+    assert len(words) == 7
+    for response in (sent, shown):
+        for morsel in response.cookies.values():
+            assert not any(w in morsel.value for w in words)
+    assert COOKIE not in sent.cookies
+    # A reload shows it no more and sends nothing again.
+    again = client.get("/intake/received/")
+    assert again.status_code == 410
+    assert not any(w in again.content.decode() for w in words)
+    assert Request.objects.count() == 1
+
+
+def test_resending_the_same_form_stores_nothing_twice(plain_key: IntakeKey) -> None:
+    client = Client()
+    token = form_token(client)
+    assert post_form(client, token=token).status_code == 303
+    again = post_form(client, token=token)
+    assert again.status_code == 409
+    assert "already sent" in again.content.decode()
+    assert Request.objects.count() == 1
 
 
 def test_codename_login_sets_only_a_random_session_cookie(plain_key: IntakeKey) -> None:
     client = Client()
-    words = re.findall(r"<span>([a-z-]+)</span>",
-                       _post(client, "/intake/ask/", SUBMISSION).content.decode())
-    codename = " ".join(words)
+    codename = ask_for_help(client)
+    words = codename.split()
     response = _post(client, "/intake/return/", {"codename": codename})
-    assert response.status_code == 302
+    assert response.status_code == 303
     cookie = response.cookies[COOKIE]
     assert cookie["httponly"]
     assert cookie["samesite"] == "Strict"
@@ -76,18 +97,21 @@ def test_codename_login_sets_only_a_random_session_cookie(plain_key: IntakeKey) 
     assert page.status_code == 200
     assert "No reply yet" in page.content.decode()
     sent = _post(client, "/intake/conversation/", {"body": "Here is more."})
-    assert sent.status_code == 302
+    assert sent.status_code == 303
     assert "Here is more." in client.get("/intake/conversation/").content.decode()
     assert _post(client, "/intake/leave/", {}).status_code == 302
     assert client.get("/intake/conversation/").status_code == 302
 
 
-def test_wrong_codename_gets_the_same_answer(plain_key: IntakeKey) -> None:
+def test_wrong_codename_gets_the_same_answer_after_a_redirect(plain_key: IntakeKey) -> None:
     _post(Client(), "/intake/ask/", SUBMISSION)
-    response = _post(Client(), "/intake/return/", {"codename": "abacus " * 7})
-    assert response.status_code == 400
-    assert "does not open any conversation" in response.content.decode()
+    client = Client()
+    response = _post(client, "/intake/return/", {"codename": "abacus " * 7})
+    assert response.status_code == 303
+    assert "abacus" not in response["Location"]
     assert COOKIE not in response.cookies
+    page = client.get(response["Location"])
+    assert "does not open any conversation" in page.content.decode()
 
 
 def test_conversation_without_session_redirects(plain_key: IntakeKey) -> None:
@@ -143,23 +167,24 @@ def test_file_upload_is_refused(plain_key: IntakeKey) -> None:
 
 def test_rate_limit_gives_try_again_page(plain_key: IntakeKey, settings: Any) -> None:
     settings.HAVEN_INTAKE_RATE_PER_MINUTE = 2
-    client = Client()
-    assert _post(client, "/intake/ask/", SUBMISSION).status_code == 201
-    assert _post(client, "/intake/ask/", SUBMISSION).status_code == 201
-    response = _post(client, "/intake/ask/", SUBMISSION)
+    assert _post(Client(), "/intake/ask/", SUBMISSION).status_code == 303
+    assert _post(Client(), "/intake/ask/", SUBMISSION).status_code == 303
+    response = _post(Client(), "/intake/ask/", SUBMISSION)
     assert response.status_code == 503
     assert int(response["Retry-After"]) >= 60
     assert "try again in a few minutes" in response.content.decode()
     assert Request.objects.count() == 2
 
 
-def test_full_queue_gives_try_again_page(plain_key: IntakeKey, settings: Any) -> None:
-    settings.HAVEN_INTAKE_MAX_PENDING = 1
-    assert _post(Client(), "/intake/ask/", SUBMISSION).status_code == 201
+def test_no_room_on_disk_gives_the_disk_full_page(plain_key: IntakeKey, settings: Any) -> None:
+    import shutil
+
+    settings.HAVEN_INTAKE_DISK_RESERVE_MB = shutil.disk_usage(settings.DATA_DIR).free // 2**20 + 1
     response = _post(Client(), "/intake/ask/", SUBMISSION)
     assert response.status_code == 503
     assert "Retry-After" in response
-    assert Request.objects.count() == 1
+    assert 'data-fault="disk_full"' in response.content.decode()
+    assert Request.objects.count() == 0
 
 
 def test_closed_intake(db: None) -> None:
@@ -178,7 +203,7 @@ def test_intake_only_urlconf_exposes_no_staff_route(plain_key: IntakeKey, settin
     assert client.get("/").status_code == 302
     assert client.get("/intake/").status_code == 200
     assert client.get("/healthz").status_code == 200
-    assert _post(client, "/intake/ask/", SUBMISSION).status_code == 201
+    assert _post(client, "/intake/ask/", SUBMISSION).status_code == 303
 
 
 def test_intake_only_setting_selects_the_urlconf() -> None:
