@@ -7,6 +7,7 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.test import Client
 
+from haven.intake import wordlist
 from haven.intake.models import IntakeKey, Request
 from haven.intake.public_views import COOKIE
 from tests.intake.conftest import SUBMISSION, ask_for_help, codename_of, form_token, post_form
@@ -42,10 +43,68 @@ def test_pages_are_small_script_free_and_self_hosted(plain_key: IntakeKey, path:
     assert response["Cache-Control"] == "no-store"
 
 
-def test_russian_page(plain_key: IntakeKey) -> None:
+def test_russian_page_has_russian_help_texts(plain_key: IntakeKey) -> None:
     html = Client(HTTP_ACCEPT_LANGUAGE="ru").get("/intake/ask/").content.decode()
     assert 'lang="ru"' in html
     assert "Попросить о помощи" in html
+    # Help texts with a number in them used to be translated once, at import, in English.
+    assert "At most" not in html
+    assert "For example a messenger" not in html
+    assert "Не более 6000 символов. Не называйте" in html
+
+
+def test_russian_errors_and_refusals(plain_key: IntakeKey) -> None:
+    client = Client(HTTP_ACCEPT_LANGUAGE="ru")
+    html = post_form(client, {**SUBMISSION, "contact": "", "story": "x" * 6001}
+                     ).content.decode()
+    assert "Обязательное поле" in html or "Это поле обязательно" in html
+    assert "6000" in html and "At most" not in html
+    html = client.post("/intake/ask/", {**SUBMISSION, "form_token": "bad"}).content.decode()
+    assert "Пока ничего не сохранено" in html
+    assert "expired" not in html
+
+
+def test_the_russian_interface_gives_a_russian_codename_which_logs_in_normalized(
+        plain_key: IntakeKey) -> None:
+    client = Client(HTTP_ACCEPT_LANGUAGE="ru")
+    sent = post_form(client)
+    page = client.get(sent["Location"]).content.decode()
+    assert '<ol class="codename" data-testid="codename" lang="ru">' in page
+    codename = codename_of(page)
+    words = codename.split()
+    assert len(words) == 7
+    assert all(w in set(wordlist.words("ru")) for w in words)
+    typed = "  ".join(f"{n}. {w.upper().replace('Ё', 'Е')}" for n, w in enumerate(words, 1))
+    response = Client().post("/intake/return/", {"codename": typed})
+    assert response.status_code == 303
+    assert response["Location"] == "/intake/conversation/"
+    # Seven words in the wrong order (read across two columns) open nothing.
+    swapped = " ".join(words[1::2] + words[::2])
+    assert Client().post("/intake/return/", {"codename": swapped})["Location"].endswith(
+        "?failed=1")
+
+
+def test_the_codename_page_is_a_numbered_list_with_a_print_card(plain_key: IntakeKey) -> None:
+    client = Client()
+    html = client.get(post_form(client)["Location"]).content.decode()
+    assert html.count("<li><span>") == 7
+    assert 'class="card-print"' in html
+    css = finders.find("intake/intake.css")
+    assert css is not None
+    with open(css, encoding="utf-8") as f:
+        style = f.read()
+    assert "@media print" in style
+    assert "list-style:decimal" in style
+
+
+@pytest.mark.parametrize("path", ["/intake/", "/intake/ask/", "/intake/return/"])
+def test_intake_pages_declare_a_self_hosted_favicon_and_root_has_one(plain_key: IntakeKey,
+                                                                      path: str) -> None:
+    html = Client().get(path).content.decode()
+    found = re.search(r'<link rel="icon" href="([^"]+)"', html)
+    assert found
+    assert found.group(1).startswith("/static/intake/favicon")
+    assert finders.find("intake/favicon.svg") is not None
 
 
 def test_submit_redirects_and_shows_codename_once_never_in_url_or_cookie(
