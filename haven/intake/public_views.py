@@ -200,7 +200,8 @@ def received(request: HttpRequest) -> HttpResponse:
         cyrillic = any("\u0400" <= c <= "\u04ff" for c in codename)
         response = render(request, "intake/codename.html", {
             "codename": words, "codename_lang": "ru" if cyrillic else "en"})
-    response.delete_cookie(RECEIVED_COOKIE, path="/intake/", samesite="Strict")
+    if RECEIVED_COOKIE in request.COOKIES:
+        _set_cookie(response, RECEIVED_COOKIE, "", max_age=0)  # gone, with the same flags
     return response
 
 

@@ -147,7 +147,7 @@ def _stacked(page: Page) -> list[float]:
 
 @pytest.mark.usefixtures("shares_unsealed")
 def test_walk_from_a_russian_request_to_its_caseworker(
-        browser: Browser, server: Server, watch: Watch, codes: Codes, contexts: list[Page],
+        *, browser: Browser, server: Server, watch: Watch, codes: Codes, contexts: list[Page],
         new_page: Callable[[], Page]) -> None:
     """Issue 14's hand-overs, as each next person sees them: a request in Russian with
     JavaScript off, the confirmation reloaded, acceptance from the inbox, the caseworker."""
@@ -161,11 +161,13 @@ def test_walk_from_a_russian_request_to_its_caseworker(
     assert all(re.fullmatch("[а-яё]+", w) for w in words), codename  # the reader's language
     expect(person.locator("h1")).to_have_text("Мы получили ваш запрос")
     ys = _stacked(person)
-    assert ys == sorted(ys) and len(set(ys)) == 7  # one numbered word a line, top to bottom
+    assert ys == sorted(ys)  # one numbered word a line, top to bottom
+    assert len(set(ys)) == 7
     screenshot(person, "intake-walk-01-codename-390")
     person.set_viewport_size({"width": 1280, "height": 900})
     ys = _stacked(person)
-    assert ys == sorted(ys) and len(set(ys)) == 7
+    assert ys == sorted(ys)
+    assert len(set(ys)) == 7
     screenshot(person, "intake-walk-02-codename-1280")
     person.emulate_media(media="print")
     expect(person.locator("header")).to_be_hidden()

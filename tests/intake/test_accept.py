@@ -108,7 +108,7 @@ def test_accept_without_a_name_is_refused_and_changes_nothing(
 
 
 def test_messages_after_acceptance_reach_the_caseworker(
-        done: services.Submitted, operator: Any, coordinator: Any, caseworker: Any,
+        *, done: services.Submitted, operator: Any, coordinator: Any, caseworker: Any,
         other_caseworker: Any, login: Callable[[Any], Client]) -> None:
     accepted = services.request_accept(actor=operator, request=done.request,
                                        legal_name="Иван Тестов")

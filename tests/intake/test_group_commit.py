@@ -13,10 +13,9 @@ from django.db import OperationalError, connection, connections, transaction
 from haven.audit.models import AuditEvent
 from haven.audit.services import verify
 from haven.core import request_context
-from haven.intake import services
-from haven.intake.group_commit import GroupCommit, NotStored, writer_turn
-from haven.intake import flood
+from haven.intake import flood, services
 from haven.intake.budget import Refusal
+from haven.intake.group_commit import GroupCommit, NotStored, writer_turn
 from haven.intake.models import IntakeKey, Request
 from haven.intake.services.submit import ROW_OVERHEAD
 from tests.intake.conftest import submit

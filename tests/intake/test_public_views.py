@@ -58,7 +58,8 @@ def test_russian_errors_and_refusals(plain_key: IntakeKey) -> None:
     html = post_form(client, {**SUBMISSION, "contact": "", "story": "x" * 6001}
                      ).content.decode()
     assert "Обязательное поле" in html or "Это поле обязательно" in html
-    assert "6000" in html and "At most" not in html
+    assert "6000" in html
+    assert "At most" not in html
     html = client.post("/intake/ask/", {**SUBMISSION, "form_token": "bad"}).content.decode()
     assert "Пока ничего не сохранено" in html
     assert "expired" not in html

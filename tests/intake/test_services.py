@@ -4,11 +4,10 @@ import base64
 import contextlib
 import itertools
 import json
-from datetime import timedelta
-from typing import Any
-
 import secrets
 import shutil
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -235,7 +234,7 @@ def test_accepting_needs_conversion(submitted: services.Submitted, operator: Any
 
 def test_accept_opens_case_and_person_carrying_the_request(submitted: services.Submitted,
                                                           operator: Any) -> None:
-    from haven.cases.models import Case, Priority, PersonProfile
+    from haven.cases.models import Case, PersonProfile, Priority
     from haven.people.models import Person
 
     accepted = services.request_accept(actor=operator, request=submitted.request,

@@ -178,7 +178,8 @@ def submit_intake(conn: http.client.HTTPConnection, port: int) -> tuple[int, str
     cookies = _cookies(response.headers.get_all("Set-Cookie"))
     token = CSRF_RE.search(page)
     form_token = FORM_TOKEN_RE.search(page)
-    assert token and form_token, page[:500]
+    assert token, page[:500]
+    assert form_token, page[:500]
     body = urllib.parse.urlencode({
         "contact": "Signal @crash", "region": "Crash test", "urgency": "days",
         "story": "Crash test request.", "csrfmiddlewaretoken": token.group(1),
