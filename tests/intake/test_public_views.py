@@ -276,3 +276,10 @@ def test_intake_only_setting_selects_the_urlconf() -> None:
         [sys.executable, "-c", "from django.conf import settings; print(settings.ROOT_URLCONF)"],
         env=env, capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "haven.intake_urls"
+
+
+def test_favicon_ico_is_served_for_browsers_that_ask_for_it(db: None) -> None:
+    response = Client().get("/favicon.ico")
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert body[:4] == b"\x00\x00\x01\x00"  # an ICO file
