@@ -170,7 +170,8 @@ def ask(request: HttpRequest) -> HttpResponse:
         language = get_language() or "en"
         try:
             submitted = services.request_submit(intake_key=key, language=language,
-                                                ticket=checked.ticket, **form.cleaned_data)
+                                                ticket=checked.ticket, for_page=True,
+                                                **form.cleaned_data)
         except services.IntakeFull:
             return faults.response(request, faults.Fault.DISK_FULL, public=True)
         except services.NotAccepted as exc:
@@ -178,10 +179,8 @@ def ask(request: HttpRequest) -> HttpResponse:
         except ValidationFailed as exc:
             apply_error(form, exc)
         else:
-            cookie = services.codename_handoff_put(codename=submitted.codename,
-                                                   language=language)
             response = HttpResponseRedirect(reverse("intake:received"), status=303)
-            _set_cookie(response, RECEIVED_COOKIE, cookie,
+            _set_cookie(response, RECEIVED_COOKIE, submitted.handoff_cookie,
                         max_age=int(services.HANDOFF_LIFETIME.total_seconds()))
             return response
     return _form_page(request, form, None, token=token, status=400)

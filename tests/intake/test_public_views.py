@@ -8,7 +8,7 @@ from django.contrib.staticfiles import finders
 from django.test import Client
 
 from haven.intake import wordlist
-from haven.intake.models import IntakeKey, Request
+from haven.intake.models import CodenameHandoff, IntakeKey, Request
 from haven.intake.public_views import COOKIE
 from tests.intake.conftest import SUBMISSION, ask_for_help, codename_of, form_token, post_form
 
@@ -134,10 +134,12 @@ def test_resending_the_same_form_stores_nothing_twice(plain_key: IntakeKey) -> N
     client = Client()
     token = form_token(client)
     assert post_form(client, token=token).status_code == 303
+    assert CodenameHandoff.objects.count() == 1  # stored with the request, in its transaction
     again = post_form(client, token=token)
     assert again.status_code == 409
     assert "already sent" in again.content.decode()
     assert Request.objects.count() == 1
+    assert CodenameHandoff.objects.count() == 1
 
 
 def test_codename_login_sets_only_a_random_session_cookie(plain_key: IntakeKey) -> None:

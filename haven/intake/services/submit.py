@@ -192,6 +192,8 @@ def intake_key_create(*, actor: Any, organization: Any) -> IntakeKey:
 class Submitted:
     request: Request
     codename: str
+    # The cookie that opens the codename's one showing (``for_page``), else "".
+    handoff_cookie: str = ""
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,7 @@ class _Pending:
     request: Request
     request_id: str
     seq: int | None = None
+    handoff: CodenameHandoff | None = None
 
 
 Outcome = Request | Refusal
@@ -261,6 +264,7 @@ def _store_submissions(batch: Sequence[_Pending]) -> list[Outcome]:
             stored.append(pending)
             outcomes.append(req)
         Request.objects.bulk_create([p.request for p in stored])
+        CodenameHandoff.objects.bulk_create([p.handoff for p in stored if p.handoff is not None])
         for pending in stored:
             token = request_context.request_id.set(pending.request_id)
             try:
@@ -282,7 +286,8 @@ REFUSED = {
 
 
 def request_submit(*, intake_key: IntakeKey, contact: str, region: str, story: str,
-                   urgency: str, language: str, ticket: Ticket | None = None) -> Submitted:
+                   urgency: str, language: str, ticket: Ticket | None = None,
+                   for_page: bool = False) -> Submitted:
     """Take a request for help: seal it, store it, and hand back the codename (shown once).
 
     The codename is never stored; only its lookup tag and reply public key are. ``ticket``
@@ -290,7 +295,9 @@ def request_submit(*, intake_key: IntakeKey, contact: str, region: str, story: s
     stored with the request, and the token must still be unspent and within its session's
     budget when the transaction runs (else ``NotAccepted``). Refuses with ``IntakeFull``
     (nothing stored) when the disk has no room left for it. Returns only once the
-    transaction holding the request (and its audit event) has committed: submissions
+    transaction holding the request (and its audit event) has committed; with ``for_page``
+    that transaction also keeps the codename for its one showing (``codename_handoff_take``)
+    and ``handoff_cookie`` is the cookie that opens it. Submissions
     arriving together share that transaction (``group_commit``), but none is acknowledged
     before its own row is durable.
     """
@@ -309,33 +316,33 @@ def request_submit(*, intake_key: IntakeKey, contact: str, region: str, story: s
         lineage_tag=ticket.lineage_tag if ticket else None,
         form_tag=ticket.form_tag if ticket else None,
     )
+    handoff, cookie = _handoff(codename, language) if for_page else (None, "")
     stored = _submissions.submit(_Pending(request=req,
                                           request_id=request_context.request_id.get(),
-                                          seq=ticket.seq if ticket else None))
+                                          seq=ticket.seq if ticket else None, handoff=handoff))
     if stored == Refusal.FULL:
         raise IntakeFull(_("We are receiving very many requests right now. Nothing was "
                            "stored. Please try again in a few minutes."))
     if isinstance(stored, Refusal):
         raise NotAccepted(str(REFUSED[stored]), refusal=stored)
-    return Submitted(request=stored, codename=codename)
+    return Submitted(request=stored, codename=codename, handoff_cookie=cookie)
 
 
 # --- the codename's one showing (post/redirect/get) --------------------------------------------
 
 
-def codename_handoff_put(*, codename: str, language: str) -> str:
-    """Keep a new codename for the page that shows it; returns the cookie value.
+def _handoff(codename: str, language: str) -> tuple[CodenameHandoff, str]:
+    """The codename kept for the page that shows it, and the cookie that opens it.
 
     The row holds the codename sealed under a random key that only the cookie holds (the
     database alone opens nothing; the cookie alone opens nothing once the row is gone), so
-    the codename is never in a URL, a log or a cookie in the clear.
+    the codename is never in a URL, a log or a cookie in the clear. It is stored in the
+    transaction that stores the request.
     """
     cookie, key, lookup = intake_crypto.session_token()
-    with transaction.atomic():
-        CodenameHandoff.objects.create(
-            lookup=lookup, sealed=intake_crypto.handoff_seal(key, codename, lookup),
-            language=language[:8], expires_at=timezone.now() + HANDOFF_LIFETIME)
-    return cookie
+    return CodenameHandoff(lookup=lookup, sealed=intake_crypto.handoff_seal(key, codename, lookup),
+                           language=language[:8],
+                           expires_at=timezone.now() + HANDOFF_LIFETIME), cookie
 
 
 def codename_handoff_take(cookie: str) -> str | None:
