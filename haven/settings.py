@@ -352,6 +352,9 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = None
 WHITENOISE_USE_FINDERS = True
+# /favicon.ico, for the browsers that ask for it whatever the page declares (a neutral icon:
+# the public intake site is served by the same files).
+WHITENOISE_ROOT = BASE_DIR / "core" / "root"
 WHITENOISE_AUTOREFRESH = DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -385,7 +388,16 @@ HAVEN_DEMO_MODE = _bool("HAVEN_DEMO_MODE", default=False)
 
 # --- anonymous intake (haven.intake; docs/intake.md) ---------------------------------------------
 HAVEN_INTAKE_RETENTION_DAYS = _int("HAVEN_INTAKE_RETENTION_DAYS", default=30, minimum=1, maximum=3650)
-HAVEN_INTAKE_MAX_PENDING = _int("HAVEN_INTAKE_MAX_PENDING", default=10000, minimum=1)
+# The queue of requests is bounded by disk space, not by a count: a submission is refused while
+# the data folder's disk has less than this free (or the database is past its cap, if set).
+HAVEN_INTAKE_DISK_RESERVE_MB = _int("HAVEN_INTAKE_DISK_RESERVE_MB", default=512, minimum=0)
+HAVEN_INTAKE_MAX_DATABASE_MB = _int("HAVEN_INTAKE_MAX_DATABASE_MB", default=0, minimum=0)
+# A browser session's first request can be sent this long after its form was opened; each
+# further one waits four times longer, and a session sends at most the budget in a day.
+HAVEN_INTAKE_MIN_FILL_SECONDS = _int("HAVEN_INTAKE_MIN_FILL_SECONDS", default=5, minimum=0,
+                                     maximum=600)
+HAVEN_INTAKE_SESSION_BUDGET = _int("HAVEN_INTAKE_SESSION_BUDGET", default=5, minimum=1,
+                                   maximum=100000)
 HAVEN_INTAKE_RATE_PER_MINUTE = _int("HAVEN_INTAKE_RATE_PER_MINUTE", default=30000, minimum=1)
 HAVEN_INTAKE_MAX_BODY = _int("HAVEN_INTAKE_MAX_BODY", default=64 * 1024, minimum=4096,
                              maximum=1024 * 1024)

@@ -734,3 +734,33 @@ def case_filterable(user: Any) -> frozenset[str]:
     view shows on *every* case they can see, so a filter cannot tell them a withheld value
     (a liaison filtering by risk would learn each case's risk by elimination)."""
     return CASE_FIELDS[case_view_of(user)]
+
+
+# --- requests from the intake (haven.intake) -----------------------------------------------------
+
+
+def may_follow_request(user: Any, perm: Perm, request: Any) -> bool:
+    """May ``user`` read (``request:read``) or answer (``request:reply``) this request's
+    conversation?
+
+    The intake team (roles holding the permission) may, for every request of its
+    organization. Once a request has become a case, those who run that case — its
+    caseworker and coordinators, ``case:update`` on it — may too: messages that arrive
+    after acceptance must reach the person now responsible, who has no inbox.
+    """
+    if has_perm(user, perm, request):
+        return True
+    case = getattr(request, "case", None) if perm in (Perm.REQUEST_READ,
+                                                      Perm.REQUEST_REPLY) else None
+    return case is not None and _same_org(user, request) and has_perm(user, Perm.CASE_UPDATE,
+                                                                      case)
+
+
+def require_request(user: Any, perm: Perm, request: Any) -> None:
+    """Raise unless ``may_follow_request``; a request the user may not see is missing."""
+    if may_follow_request(user, perm, request):
+        return
+    if perm in role_perms(user) or (getattr(request, "case_id", None) is not None
+                                    and Perm.CASE_UPDATE in role_perms(user)):
+        raise NotFound("Not found.")
+    raise Forbidden("You do not have permission to do this.")

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from haven.access.decorators import api_actor, api_requires
 from haven.access.permissions import Perm
+from haven.core.errors import Conflict, NotFound, ValidationFailed
 from haven.core.pagination import paginate
 from haven.intake import selectors, services
 from haven.intake.models import Request
@@ -26,6 +27,7 @@ class RequestOut(Schema):
     closed_at: datetime | None
     awaiting_staff: bool
     person_id: UUID | None
+    case_id: UUID | None
 
 
 class MessageOut(Schema):
@@ -61,16 +63,22 @@ class RequestTransitionIn(Schema):
 
 
 class ConvertIn(Schema):
-    legal_name: str = Field(min_length=1, max_length=300)
+    legal_name: str = Field(default="", max_length=300,
+                            description="The new person's legal name (not needed with link_case)")
     other_names: str = Field(default="", max_length=1000)
     phone: str = Field(default="", max_length=64)
+    link_case: UUID | None = Field(default=None, description="Link to this existing case "
+                                   "instead of opening a new one")
+    create_anyway: bool = Field(default=False, description="Open a new case even if a likely "
+                                "existing one was found")
 
 
 
 def _out(req: Request) -> RequestOut:
     return RequestOut(id=req.pk, status=req.status, urgency=req.urgency,
                       created_at=req.created_at, closed_at=req.closed_at,
-                      awaiting_staff=req.awaiting_staff, person_id=req.person_id)
+                      awaiting_staff=req.awaiting_staff, person_id=req.person_id,
+                      case_id=req.case_id)
 
 
 @router.get("", response=list[RequestOut], summary="The inbox: open requests, most urgent first")
@@ -122,10 +130,29 @@ def request_transition(request: HttpRequest, request_id: UUID, body: RequestTran
 
 
 @router.post("/{request_id}/convert", response=RequestOut,
-             summary="Accept as a case: create the person and link the conversation")
+             summary="Accept as a case in one step: open the case and its person from the "
+                     "request (or link to a likely existing case), and link the conversation. "
+                     "409 names likely existing cases unless link_case or create_anyway")
 @api_requires(Perm.REQUEST_TRIAGE)
 def request_convert(request: HttpRequest, request_id: UUID, body: ConvertIn) -> RequestOut:
     actor = api_actor(request)
     req = selectors.request_get(user=actor, pk=request_id)
-    return _out(services.request_convert(actor=actor, request=req, legal_name=body.legal_name,
-                                         other_names=body.other_names, phone=body.phone))
+    link = None
+    if body.link_case is not None:
+        link = selectors.visible_case(actor=actor, pk=body.link_case)
+        if link is None:
+            raise NotFound("Not found.")
+    elif not body.legal_name.strip():
+        raise ValidationFailed("A legal name is needed to open a case.",
+                               fields={"legal_name": ["A legal name is needed to open a case."]})
+    elif not body.create_anyway:
+        matches = selectors.likely_existing(actor=actor, legal_name=body.legal_name,
+                                            phone=body.phone)
+        if matches:
+            raise Conflict("Likely existing case(s): " + ", ".join(
+                f"{m.case.number} ({m.case.pk}, same {m.by})" for m in matches)
+                + ". Send link_case to link to one, or create_anyway to open a new case.")
+    accepted = services.request_accept(actor=actor, request=req, legal_name=body.legal_name,
+                                       other_names=body.other_names, phone=body.phone,
+                                       link_case=link)
+    return _out(accepted.request)

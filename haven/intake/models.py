@@ -55,7 +55,7 @@ OPEN_STATUSES = (Status.NEW, Status.TRIAGED, Status.NEEDS_INFO)
 PURGEABLE_STATUSES = (Status.DECLINED, Status.DUPLICATE, Status.SPAM)
 CLOSING_STATUSES = (Status.DECLINED, Status.DUPLICATE, Status.SUSPICIOUS, Status.SPAM)
 TRANSITIONS: dict[str, tuple[str, ...]] = {
-    Status.NEW: (Status.TRIAGED, *CLOSING_STATUSES),
+    Status.NEW: (Status.TRIAGED, Status.ACCEPTED, *CLOSING_STATUSES),
     Status.TRIAGED: (Status.NEEDS_INFO, Status.ACCEPTED, Status.REFERRED, *CLOSING_STATUSES),
     Status.NEEDS_INFO: (Status.TRIAGED, Status.ACCEPTED, Status.REFERRED, *CLOSING_STATUSES),
     Status.ACCEPTED: (),
@@ -75,6 +75,25 @@ class Urgency(models.TextChoices):
 
 
 URGENCY_RANK = {Urgency.NOW: 0, Urgency.DAYS: 1, Urgency.UNSURE: 2, Urgency.WEEKS: 3}
+
+
+class RequestGroup(BaseModel):
+    """Requests found alike while the server was unsealed (nearly the same text, or sent from
+    the same browser session), so that staff can close a flood with one decision.
+
+    Only the grouping is stored, never what made the requests alike: the similarity is
+    computed in memory from the decrypted requests (``haven.intake.similarity``).
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT,
+                                      related_name="intake_groups")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_to = models.CharField(max_length=16, blank=True)
+
+    def __str__(self) -> str:
+        return f"request group {self.pk}"
 
 
 class RequestQuerySet(models.QuerySet["Request"]):
@@ -104,11 +123,29 @@ class Request(BaseModel):
     closed_at = models.DateTimeField(null=True, blank=True)
     awaiting_staff = models.BooleanField(default=True)
     person_id = models.UUIDField(null=True, blank=True)
+    # The case this request became (services.request_accept); its caseworker follows the
+    # conversation from there.
+    case = models.ForeignKey("cases.Case", null=True, blank=True, on_delete=models.SET_NULL,
+                             related_name="intake_requests")
+    # Holding under a flood (docs/intake.md): keyed hashes of the visitor's random cookie and
+    # of the form token's nonce. Neither names anyone; the form tag makes a token single-use.
+    lineage_tag = models.BinaryField(max_length=16, null=True, blank=True)
+    form_tag = models.BinaryField(max_length=16, null=True, blank=True, unique=True)
+    group = models.ForeignKey(RequestGroup, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="requests")
+    screened_at = models.DateTimeField(null=True, blank=True)
+    # Staff took it out of its group: it is not grouped again.
+    apart = models.BooleanField(default=False)
 
     objects = RequestQuerySet.as_manager()
 
     class Meta:
         indexes = [
+            # A visitor's budget: their accepted requests of the last day.
+            models.Index(fields=["lineage_tag", "created_at"]),
+            # New requests not yet compared with the others (similarity.screen).
+            models.Index(fields=["organization", "status", "screened_at"]),
+            models.Index(fields=["group", "status"]),
             models.Index(fields=["organization", "status", "urgency_rank", "-created_at"]),
             models.Index(fields=["status", "closed_at"]),
             # A codename log-in tries every cost in use by the key (services.requester_login).
@@ -153,3 +190,17 @@ class RequesterSession(models.Model):
 
     def __str__(self) -> str:
         return "requester session"
+
+
+class CodenameHandoff(models.Model):
+    """A new codename on its way from the form's POST to the one page that shows it
+    (post/redirect/get): sealed under a key that only the person's cookie holds, deleted
+    when shown, forgotten after a few minutes if never shown."""
+
+    lookup = models.CharField(max_length=64, primary_key=True)
+    sealed = models.BinaryField()
+    language = models.CharField(max_length=8, blank=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return "codename handoff"

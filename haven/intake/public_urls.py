@@ -9,6 +9,7 @@ app_name = "intake"
 urlpatterns = [
     path("", public_views.home, name="home"),
     path("ask/", public_views.ask, name="ask"),
+    path("received/", public_views.received, name="received"),
     path("return/", public_views.come_back, name="come_back"),
     path("conversation/", public_views.conversation, name="conversation"),
     path("leave/", public_views.leave, name="leave"),

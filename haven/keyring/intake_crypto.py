@@ -16,16 +16,27 @@
 - **Requester sessions**: after a codename log-in, the reply private key is kept server-side
   encrypted (AES-256-GCM, ``keyring.crypto.aead_seal``) under a random key that lives only in the person's
   cookie; the database half and the cookie half are each useless alone, and the cookie
-  carries no codename.
+  carries no codename. The codename itself crosses from the form's POST to the page that
+  shows it (post/redirect/get) the same way: sealed under a key only the cookie holds.
+- **Form tokens and lineage tags** (holding under a flood): HMAC-SHA256 under a subkey of
+  the server's secret key (HKDF, its own purpose), which workers hold while sealed. A form
+  token is authenticated and bound to the visitor's random cookie; what is stored is only a
+  truncated HMAC of that random cookie value (the *lineage tag*) and of the token's nonce
+  (the *form tag*): neither names anyone, and neither can be reversed to the cookie.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
 import hashlib
+import hmac
 import secrets
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import Model
 from nacl import bindings as sodium
 from nacl.exceptions import CryptoError
@@ -133,8 +144,16 @@ def codename_generate(words: Sequence[str], count: int = CODENAME_WORDS) -> str:
 
 
 def codename_normalize(text: str) -> str:
-    """People retype codenames by hand: fold case and collapse whitespace."""
-    return " ".join(text.lower().split())
+    """People retype codenames by hand, from a list numbered 1 to 7 or a printed card: fold
+    compatibility forms (NFKC) and case, read ё as е (Russian writers often leave the dots
+    out), and keep only the words — digits, list numbers, commas and extra spaces go.
+
+    Every word of either list is letters and hyphens only, so this changes nothing for a
+    codename typed exactly as shown; codenames hashed before this rule are unaffected.
+    """
+    folded = unicodedata.normalize("NFKC", text).lower().replace("ё", "е")
+    kept = "".join(c if c.isalpha() or c == "-" else " " for c in folded)
+    return " ".join(word.strip("-") for word in kept.split() if word.strip("-"))
 
 
 def new_salt() -> bytes:
@@ -223,3 +242,88 @@ def session_open(key: bytes, blob: bytes, aad_id: str) -> bytes:
         return crypto.aead_open(key, bytes(blob), f"haven/intake/session/v1|{aad_id}".encode())
     except crypto.DecryptionFailed:
         raise IntakeDecryptionFailed("the session does not open with this key") from None
+
+
+# --- the codename's way from the form to the page that shows it --------------------------------
+
+
+def handoff_seal(key: bytes, codename: str, lookup: str) -> bytes:
+    """Seal a new codename for the one page that shows it, under the cookie's key."""
+    return crypto.aead_seal(key, codename.encode("utf-8"),
+                            f"haven/intake/handoff/v1|{lookup}".encode())
+
+
+def handoff_open(key: bytes, blob: bytes, lookup: str) -> str:
+    try:
+        return crypto.aead_open(key, bytes(blob),
+                                f"haven/intake/handoff/v1|{lookup}".encode()).decode("utf-8")
+    except (crypto.DecryptionFailed, UnicodeDecodeError):
+        raise IntakeDecryptionFailed("the handoff does not open with this key") from None
+
+
+# --- form tokens and lineage tags (docs/intake.md, "Holding under a flood") ----------------------
+
+TAG_BYTES = 16
+VISIT_BYTES = 24
+
+
+@functools.cache
+def _site_key(secret: str) -> bytes:
+    return crypto.hkdf(secret.encode("utf-8"), info=b"haven/intake/site-mac/v1")
+
+
+def _site_mac(*parts: str) -> bytes:
+    return crypto.hmac_sha256(_site_key(settings.SECRET_KEY), "|".join(parts).encode("utf-8"))
+
+
+def visit_new() -> str:
+    """A random visitor id for the cookie that budgets a browser session (names no one)."""
+    return secrets.token_urlsafe(VISIT_BYTES)
+
+
+def visit_valid(visit: str) -> bool:
+    return 30 <= len(visit) <= 40 and all(c.isalnum() or c in "-_" for c in visit)
+
+
+def lineage_tag(visit: str) -> bytes:
+    """What is stored of a visitor id: a truncated keyed hash, the same for every request of
+    one browser session and unlinkable to the cookie without the server's secret."""
+    return _site_mac("lineage", visit)[:TAG_BYTES]
+
+
+def form_tag(nonce: str) -> bytes:
+    """What is stored of a form token: a keyed hash of its nonce, unique per request."""
+    return _site_mac("form", nonce)[:TAG_BYTES]
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def form_token_make(*, visit: str, issued: int, seq: int) -> str:
+    """A form token: issue time, the visitor's sequence number, a nonce, and a MAC binding
+    them to the visitor's cookie. Holds nothing secret and nothing about the person."""
+    nonce = _b64(secrets.token_bytes(12))
+    mac = _b64(_site_mac("token", visit, str(issued), str(seq), nonce)[:TAG_BYTES])
+    return f"{issued}.{seq}.{nonce}.{mac}"
+
+
+@dataclass(frozen=True)
+class FormToken:
+    issued: int
+    seq: int
+    nonce: str
+
+
+def form_token_read(token: str, *, visit: str) -> FormToken | None:
+    """The token's fields if it was made by this server for this visitor's cookie; else None."""
+    parts = token.split(".")
+    if len(parts) != 4 or len(token) > 120:
+        return None
+    issued, seq, nonce, mac = parts
+    if not (issued.isdigit() and seq.isdigit() and len(issued) <= 12 and len(seq) <= 4):
+        return None
+    expected = _b64(_site_mac("token", visit, issued, seq, nonce)[:TAG_BYTES])
+    if not hmac.compare_digest(expected.encode("ascii"), mac.encode("ascii", "replace")):
+        return None
+    return FormToken(issued=int(issued), seq=int(seq), nonce=nonce)

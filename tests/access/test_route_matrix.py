@@ -161,6 +161,7 @@ EXPECTED: dict[str, Access] = {
     # Intake: requesters are anonymous by design; staff read and answer in the inbox.
     "/intake/": PUBLIC,
     "/intake/ask/": PUBLIC,
+    "/intake/received/": PUBLIC,
     "/intake/conversation/": PUBLIC,
     "/intake/leave/": PUBLIC,
     "/intake/return/": PUBLIC,
@@ -169,6 +170,12 @@ EXPECTED: dict[str, Access] = {
     "/inbox/<uuid:pk>/convert/": perm(Perm.REQUEST_TRIAGE),
     "/inbox/<uuid:pk>/reply/": perm(Perm.REQUEST_REPLY),
     "/inbox/<uuid:pk>/transition/": perm(Perm.REQUEST_TRIAGE),
+    "/inbox/<uuid:pk>/ungroup/": perm(Perm.REQUEST_TRIAGE),
+    "/inbox/groups/<uuid:pk>/": perm(Perm.REQUEST_READ),
+    "/inbox/groups/<uuid:pk>/close/": perm(Perm.REQUEST_TRIAGE),
+    # A case's conversation, for those who run the case (the object rule is the case's).
+    "/inbox/case/<uuid:case_id>/": perm(Perm.CASE_UPDATE),
+    "/inbox/case/<uuid:case_id>/reply/": perm(Perm.CASE_UPDATE),
     "GET /api/v1/requests": perm(Perm.REQUEST_READ),
     "GET /api/v1/requests/<request_id>": perm(Perm.REQUEST_READ),
     "POST /api/v1/requests/<request_id>/convert": perm(Perm.REQUEST_TRIAGE),

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.test import Client
 
 from haven.intake import services
 from haven.intake.models import IntakeKey, Request
@@ -35,6 +37,9 @@ def _intake_settings(settings: Any) -> Iterator[None]:
     # A cheap scrypt cost keeps tests fast; production cost is a setting (docs/intake.md).
     settings.HAVEN_INTAKE_KDF_LOG2_N = 10
     settings.HAVEN_INTAKE_RATE_PER_MINUTE = 10_000
+    # Forms may be sent at once; the tests of the wait (tests/intake/test_budget.py) set it.
+    settings.HAVEN_INTAKE_MIN_FILL_SECONDS = 0
+    settings.HAVEN_INTAKE_DISK_RESERVE_MB = 0
     cache.clear()
     yield
     cache.clear()
@@ -60,6 +65,41 @@ def submit(intake_key: IntakeKey, **overrides: str) -> services.Submitted:
 @pytest.fixture
 def submitted(intake_key: IntakeKey) -> services.Submitted:
     return submit(intake_key)
+
+
+TOKEN_RE = re.compile(r'name="form_token" value="([^"]*)"')
+CODENAME_RE = re.compile(r'data-testid="codename"[^>]*>(.*?)</ol>', re.S)
+WORD_RE = re.compile(r"<span>([^<]+)</span>")
+
+
+def form_token(client: Client, path: str = "/intake/ask/") -> str:
+    """Open the form as a browser would (which sets the visitor cookie) and read its token."""
+    page = client.get(path)
+    found = TOKEN_RE.search(page.content.decode())
+    assert found, page.content.decode()[:500]
+    return found.group(1)
+
+
+def post_form(client: Client, data: dict[str, str] | None = None, *, token: str | None = None
+              ) -> Any:
+    """Send the public form with a fresh token (or ``token``), as a browser would."""
+    token = form_token(client) if token is None else token
+    return client.post("/intake/ask/", {**(SUBMISSION if data is None else data),
+                                        "form_token": token})
+
+
+def codename_of(html: str) -> str:
+    found = CODENAME_RE.search(html)
+    assert found, html[:800]
+    return " ".join(WORD_RE.findall(found.group(1)))
+
+
+def ask_for_help(client: Client, data: dict[str, str] | None = None) -> str:
+    """Send the form and follow the redirect to the page that shows the codename; the codename."""
+    sent = post_form(client, data)
+    assert sent.status_code == 303, sent.content.decode()[:800]
+    assert sent["Location"] == "/intake/received/"
+    return codename_of(client.get("/intake/received/").content.decode())
 
 
 def reload(req: Request) -> Request:

@@ -13,9 +13,11 @@ from django.db import OperationalError, connection, connections, transaction
 from haven.audit.models import AuditEvent
 from haven.audit.services import verify
 from haven.core import request_context
-from haven.intake import services
+from haven.intake import flood, services
+from haven.intake.budget import Refusal
 from haven.intake.group_commit import GroupCommit, NotStored, writer_turn
 from haven.intake.models import IntakeKey, Request
+from haven.intake.services.submit import ROW_OVERHEAD
 from tests.intake.conftest import submit
 
 JOIN_SECONDS = 60
@@ -239,18 +241,40 @@ def test_a_submission_whose_commit_fails_is_refused_and_leaves_nothing(
     assert submit(plain_key).request.pk  # and the next one goes through
 
 
+def _pending(key: IntakeKey, *, lineage: bytes | None = None, seq: int | None = None,
+             form: bytes | None = None) -> Any:
+    req = Request(organization_id=key.organization_id, intake_key=key,
+                  urgency="now", urgency_rank=0, lookup_tag=secrets.token_bytes(32),
+                  kdf_log2_n=10, reply_public_key=b"k" * 32, payload=b"p" * 1000,
+                  lineage_tag=lineage, form_tag=form)
+    return services._Pending(request=req, request_id="", seq=seq)
+
+
 @pytest.mark.django_db
-def test_the_queue_bound_holds_inside_one_batch(plain_key: IntakeKey, settings: Any) -> None:
-    settings.HAVEN_INTAKE_MAX_PENDING = 3
+def test_the_room_on_disk_holds_inside_one_batch(plain_key: IntakeKey,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     submit(plain_key)
-    pending = []
-    for _ in range(4):
-        req = Request(organization_id=plain_key.organization_id, intake_key=plain_key,
-                      urgency="now", urgency_rank=0, lookup_tag=secrets.token_bytes(32),
-                      kdf_log2_n=10, reply_public_key=b"k" * 32, payload=b"p")
-        pending.append(services._Pending(request=req, request_id=""))
+    per_request = 1000 + ROW_OVERHEAD
+    monkeypatch.setattr(flood, "room", lambda: 2 * per_request + 10)
     with transaction.atomic():
-        outcomes = services._store_submissions(pending)
-    assert [o is not None for o in outcomes] == [True, True, False, False]
+        outcomes = services._store_submissions([_pending(plain_key) for _ in range(4)])
+    assert [isinstance(o, Request) for o in outcomes] == [True, True, False, False]
+    assert outcomes[2:] == [Refusal.FULL, Refusal.FULL]
     assert Request.objects.count() == 3
     assert AuditEvent.objects.filter(action="request.received").count() == 3
+
+
+@pytest.mark.django_db
+def test_one_session_gets_one_request_per_token_sequence_inside_one_batch(
+        plain_key: IntakeKey) -> None:
+    lineage = secrets.token_bytes(16)
+    batch = [_pending(plain_key, lineage=lineage, seq=0, form=secrets.token_bytes(16))
+             for _ in range(3)]
+    spent_form = secrets.token_bytes(16)
+    batch += [_pending(plain_key, lineage=secrets.token_bytes(16), seq=0, form=spent_form),
+              _pending(plain_key, lineage=secrets.token_bytes(16), seq=0, form=spent_form)]
+    with transaction.atomic():
+        outcomes = services._store_submissions(batch)
+    assert [o if isinstance(o, Refusal) else "stored" for o in outcomes] == [
+        "stored", Refusal.USED, Refusal.USED, "stored", Refusal.USED]
+    assert Request.objects.filter(lineage_tag=lineage).count() == 1

@@ -20,6 +20,28 @@ def test_wordlist_gives_at_least_90_bits_for_seven_words() -> None:
     assert bits > 90.4
 
 
+def test_russian_wordlist_is_as_strong_common_short_and_distinct_after_folding() -> None:
+    words = wordlist.words("ru")
+    assert len(words) == 7776
+    assert wordlist.entropy_bits(ic.CODENAME_WORDS, "ru") > 90.4
+    assert len({w.replace("ё", "е") for w in words}) == 7776
+    assert all(4 <= len(w) <= 8 and all("а" <= c <= "я" or c == "ё" for c in w) for w in words)
+    assert not set(words) & set(wordlist.words("en"))
+    assert {"гей", "тюрьма", "полиция", "смерть", "бог", "оружие"}.isdisjoint(words)
+    assert wordlist.words("ru-RU") == words
+    assert wordlist.words("de") == wordlist.words("en")
+
+
+@pytest.mark.parametrize(("typed", "shown"), [
+    ("  Ёлка   ДОМ\tкот ", "елка дом кот"),
+    ("1. ёлка 2. дом 3. кот", "елка дом кот"),
+    ("ёлка, дом; кот.", "елка дом кот"),
+    ("abacus yo-yo -dial-", "abacus yo-yo dial"),
+])
+def test_codenames_are_normalized_as_people_retype_them(typed: str, shown: str) -> None:
+    assert ic.codename_normalize(typed) == shown
+
+
 def test_codename_has_seven_words_from_the_list() -> None:
     codename = ic.codename_generate(wordlist.words())
     parts = codename.split(" ")

@@ -4,6 +4,8 @@ import base64
 import contextlib
 import itertools
 import json
+import secrets
+import shutil
 from datetime import timedelta
 from typing import Any
 
@@ -16,7 +18,7 @@ from haven.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from haven.intake import selectors, services
 from haven.intake.models import TRANSITIONS, IntakeKey, Message, Request, Status
 from haven.keyring import intake_crypto
-from tests.intake.conftest import reload, submit
+from tests.intake.conftest import SUBMISSION, reload, submit
 
 pytestmark = pytest.mark.django_db
 
@@ -230,29 +232,70 @@ def test_accepting_needs_conversion(submitted: services.Submitted, operator: Any
         services.request_transition(actor=operator, request=submitted.request, to="bogus")
 
 
-def test_convert_creates_person_and_links(submitted: services.Submitted, operator: Any,
-                                          coordinator: Any) -> None:
+def test_accept_opens_case_and_person_carrying_the_request(submitted: services.Submitted,
+                                                          operator: Any) -> None:
+    from haven.cases.models import Case, PersonProfile, Priority
     from haven.people.models import Person
 
-    services.request_transition(actor=operator, request=submitted.request, to=Status.TRIAGED)
-    req = services.request_convert(actor=operator, request=reload(submitted.request),
-                                   legal_name="Магомед Тестов", phone="+7 900 000 00 00")
-    assert req.person_id is not None
+    accepted = services.request_accept(actor=operator, request=submitted.request,
+                                       legal_name="Магомед Тестов", phone="+7 900 000 00 00")
+    req = reload(submitted.request)
+    assert accepted.created
+    assert req.status == Status.ACCEPTED
+    case = Case.objects.get(pk=req.case_id)
+    assert case.pk == accepted.case.pk
+    assert case.opened_by == operator
+    assert case.priority == Priority.EMERGENCY  # the request said "I am in danger now"
     person = Person.objects.get(pk=req.person_id)
     assert person.legal_name == "Магомед Тестов"
-    assert req.status == Status.ACCEPTED
+    assert case.members.get(is_principal=True).person_id == person.pk
+    profile = PersonProfile.objects.get(person=person)
+    assert profile.story == SUBMISSION["story"]
+    assert profile.contact_handle == SUBMISSION["contact"]
+    assert profile.coarse_location == SUBMISSION["region"]
+    assert profile.languages == "English"
     event = AuditEvent.objects.get(action="request.converted")
+    assert event.data["case_id"] == str(case.pk)
     assert event.data["person_id"] == str(person.pk)
+    assert AuditEvent.objects.filter(action="case.opened", object_id=str(case.pk)).exists()
+    assert AuditEvent.objects.filter(action="person.profile_updated").exists()
     with pytest.raises(Conflict):
-        services.request_convert(actor=operator, request=reload(req), legal_name="Again")
+        services.request_accept(actor=operator, request=req, legal_name="Again")
+    assert Person.objects.count() == 1
 
 
-def test_convert_from_new_is_refused(submitted: services.Submitted, operator: Any) -> None:
+def test_accept_from_new_is_possible(submitted: services.Submitted, operator: Any) -> None:
+    assert submitted.request.status == Status.NEW
+    services.request_accept(actor=operator, request=submitted.request, legal_name="X")
+    assert reload(submitted.request).status == Status.ACCEPTED
+
+
+def test_accept_can_link_to_an_existing_case_instead(submitted: services.Submitted,
+                                                     coordinator: Any) -> None:
+    from haven.cases.models import Note
+    from haven.cases.services import case_open
     from haven.people.models import Person
 
-    with pytest.raises(Conflict):
-        services.request_convert(actor=operator, request=submitted.request, legal_name="X")
-    assert not Person.objects.exists()
+    existing = case_open(actor=coordinator, legal_name="Known Person")
+    accepted = services.request_accept(actor=coordinator, request=submitted.request,
+                                       link_case=existing)
+    req = reload(submitted.request)
+    assert not accepted.created
+    assert req.case_id == existing.pk
+    assert Person.objects.count() == 1
+    note = Note.objects.get(case=existing)
+    assert SUBMISSION["story"] in note.body
+    assert AuditEvent.objects.get(action="request.converted").data["linked"] is True
+
+
+def test_accept_while_sealed_changes_nothing(sealed_intake: list[str], intake_key: IntakeKey,
+                                             operator: Any) -> None:
+    from haven.core.errors import Sealed
+
+    done = submit(intake_key)
+    with pytest.raises(Sealed):
+        services.request_accept(actor=operator, request=done.request, legal_name="X")
+    assert reload(done.request).status == Status.NEW
 
 
 @pytest.mark.parametrize("role", ["caseworker", "verifier", "liaison", "auditor"])
@@ -281,15 +324,37 @@ def test_no_reply_to_suspicious(submitted: services.Submitted, operator: Any) ->
     assert not Message.objects.exists()
 
 
-def test_bounded_queue_refuses_and_stores_nothing(intake_key: IntakeKey, settings: Any) -> None:
-    settings.HAVEN_INTAKE_MAX_PENDING = 2
+def test_no_room_on_disk_refuses_and_stores_nothing(intake_key: IntakeKey, settings: Any,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     submit(intake_key)
-    submit(intake_key)
+    free = shutil.disk_usage(settings.DATA_DIR).free
+    settings.HAVEN_INTAKE_DISK_RESERVE_MB = free // (1024 * 1024) + 1
     before = AuditEvent.objects.count()
     with pytest.raises(services.IntakeFull):
         submit(intake_key)
-    assert Request.objects.count() == 2
+    assert Request.objects.count() == 1
     assert AuditEvent.objects.count() == before
+
+
+def test_a_database_past_its_cap_refuses(intake_key: IntakeKey, settings: Any) -> None:
+    settings.HAVEN_INTAKE_MAX_DATABASE_MB = 1  # a test database is larger than 1 MB
+    with pytest.raises(services.IntakeFull):
+        submit(intake_key)
+    settings.HAVEN_INTAKE_MAX_DATABASE_MB = 100_000
+    assert submit(intake_key).request.pk
+
+
+def test_the_queue_is_not_bounded_by_a_small_count(intake_key: IntakeKey) -> None:
+    """Finding 3: after 10,000 junk requests the genuine one was refused ("try again")."""
+    template = submit(intake_key).request
+    Request.objects.bulk_create([
+        Request(organization_id=template.organization_id, intake_key=intake_key,
+                urgency="days", urgency_rank=1, lookup_tag=secrets.token_bytes(32),
+                kdf_log2_n=10, reply_public_key=b"k" * 32, payload=b"junk")
+        for _ in range(10_000)])
+    genuine = submit(intake_key, story="A genuine request after the flood.")
+    assert genuine.request.status == Status.NEW
+    assert Request.objects.filter(status=Status.NEW).count() == 10_002
 
 
 @pytest.mark.parametrize(("field", "value"), [

@@ -32,7 +32,8 @@ from typing import Any
 from tests.browser.support import REPO, free_port, haven_command, haven_env, run_haven, wait_for
 
 CSRF_RE = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-CODENAME_RE = re.compile(r'data-testid="codename">(.*?)</p>', re.S)
+CODENAME_RE = re.compile(r'data-testid="codename"[^>]*>(.*?)</ol>', re.S)
+FORM_TOKEN_RE = re.compile(r'name="form_token" value="([^"]*)"')
 WORD_RE = re.compile(r"<span>([^<]+)</span>")
 TOKEN_RE = re.compile(r"hvn_[A-Za-z0-9_\-]+")
 
@@ -105,7 +106,9 @@ class Instance:
                  log: Path | None = None) -> None:
         self.env = haven_env(data_dir, database_url)
         self.env["HAVEN_INTAKE_RATE_PER_MINUTE"] = "1000000"
-        self.env["HAVEN_INTAKE_MAX_PENDING"] = "1000000"
+        # Each writer opens a fresh form (a new browser session) and sends it at once.
+        self.env["HAVEN_INTAKE_MIN_FILL_SECONDS"] = "0"
+        self.env["HAVEN_INTAKE_DISK_RESERVE_MB"] = "1"
         self.data_dir = data_dir
         self.log = log or data_dir / "logs" / "server.log"
         self.port = free_port()
@@ -159,23 +162,39 @@ def _connection(port: int) -> http.client.HTTPConnection:
     return http.client.HTTPConnection("127.0.0.1", port, timeout=10)
 
 
+def _cookies(headers: list[str] | None) -> dict[str, str]:
+    return dict(c.split(";")[0].split("=", 1) for c in headers or [])
+
+
 def submit_intake(conn: http.client.HTTPConnection, port: int) -> tuple[int, str]:
-    """Fetch the public form and send one request for help: the status and page answered
-    (the form's own answer when it could not be shown)."""
+    """Fetch the public form, send one request for help and follow the redirect to the page
+    that shows its codename: 200 and that page once acknowledged, else the status and page
+    answered (the form's own answer when it could not be shown)."""
     conn.request("GET", "/intake/ask/")
     response = conn.getresponse()
     page = response.read().decode()
     if response.status != 200:
         return response.status, page
-    cookie = "; ".join(c.split(";")[0] for c in response.headers.get_all("Set-Cookie") or [])
+    cookies = _cookies(response.headers.get_all("Set-Cookie"))
     token = CSRF_RE.search(page)
+    form_token = FORM_TOKEN_RE.search(page)
     assert token, page[:500]
+    assert form_token, page[:500]
     body = urllib.parse.urlencode({
         "contact": "Signal @crash", "region": "Crash test", "urgency": "days",
-        "story": "Crash test request.", "csrfmiddlewaretoken": token.group(1)})
+        "story": "Crash test request.", "csrfmiddlewaretoken": token.group(1),
+        "form_token": form_token.group(1)})
     conn.request("POST", "/intake/ask/", body=body, headers={
-        "Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie,
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
         "Referer": f"http://127.0.0.1:{port}/intake/ask/"})
+    response = conn.getresponse()
+    page = response.read().decode()
+    if response.status != 303:
+        return response.status, page
+    cookies.update(_cookies(response.headers.get_all("Set-Cookie")))
+    conn.request("GET", response.headers["Location"], headers={
+        "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())})
     response = conn.getresponse()
     return response.status, response.read().decode()
 
@@ -185,7 +204,7 @@ def _intake_writer(inst: Instance, stop: threading.Event, acked: Acked) -> None:
         conn = _connection(inst.port)
         try:
             status, page = submit_intake(conn, inst.port)
-            if status == 201:
+            if status == 200:
                 shown = CODENAME_RE.search(page)
                 assert shown, "an acknowledged request without its codename"
                 with acked.lock:

@@ -109,7 +109,7 @@ def test_full_disk_refuses_writes_clearly_and_recovers(small_disk: Path, tmp_pat
         (small_disk / "filler").unlink()
         status, body = writer.note("after the disk was freed")
         assert status == 201, body
-        assert _post_intake(inst.port)[0] == 201
+        assert _post_intake(inst.port)[0] == 200
         inst.kill()
         assert writer.problems() == []
         assert len(writer.acked.notes) == 2

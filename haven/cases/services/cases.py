@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -56,18 +56,26 @@ def _rescore(case: Case) -> None:
 
 def case_open(*, actor: Any, legal_name: str = "", other_names: str = "", phone: str = "",
               person: Person | None = None, case_type: str = CaseType.EVACUATION,
-              priority: str = Priority.NORMAL, summary: str = "") -> Case:
+              priority: str = Priority.NORMAL, summary: str = "",
+              profile: Mapping[str, str] | None = None) -> Case:
     """Open a case in intake with its principal: a new person, or one already registered.
 
     The case number is random (``HV-XXXX-XXXX``), never derived from a name. The case gets
     its own data key: its summary, notes, tasks and verification are sealed under it.
+    ``profile`` fills the new principal's profile in the same transaction (what a request
+    from the intake told: story, contact, place, language), checked as ``profile_update``
+    checks it, so an opened case never lacks what its request said.
     """
     policy.require(actor, Perm.CASE_CREATE, actor.organization)
     choice(case_type, CaseType, "case_type")
     choice(priority, Priority, "priority")
     summary = text(summary, "summary", maximum=MAX_SUMMARY)
+    cleaned = _clean_profile(profile) if profile else {}
     if person is not None:
         policy.require(actor, Perm.PERSON_READ, person)
+        if cleaned:
+            raise ValidationFailed(_("A registered person's details are edited on their case."),
+                                   fields={"profile": [_("Not for a registered person.")]})
     with transaction.atomic():
         if person is None:
             person = people_services.person_create(actor=actor, legal_name=legal_name,
@@ -92,6 +100,8 @@ def case_open(*, actor: Any, legal_name: str = "", other_names: str = "", phone:
         record(actor=actor, action="case.opened", object_type="case", object_id=case.pk,
                data={"status": case.status, "priority": priority, "case_type": case_type,
                      "person": str(person.pk)})
+        if cleaned:
+            _write_profile(actor=actor, case=case, person=person, cleaned=cleaned, version=None)
     return case
 
 
@@ -259,6 +269,13 @@ def profile_update(*, actor: Any, case: Case, person: Person, version: int | Non
     """
     policy.require(actor, Perm.CASE_UPDATE, case)
     _member(case, person)
+    cleaned = _clean_profile(values)
+    with transaction.atomic():
+        return _write_profile(actor=actor, case=case, person=person, cleaned=cleaned,
+                              version=version)
+
+
+def _clean_profile(values: Mapping[str, str]) -> dict[str, str]:
     unknown = set(values) - set(PROFILE_FIELDS)
     if unknown:
         raise ValidationFailed(_("Unknown field."),
@@ -276,22 +293,27 @@ def profile_update(*, actor: Any, case: Case, person: Person, version: int | Non
     if errors:
         raise ValidationFailed(_("The person's details are not valid: see fields."),
                                fields=errors)
-    with transaction.atomic():
-        # Lock the person row: the profile may not exist yet, and two first saves must queue.
-        Person.objects.select_for_update().filter(pk=person.pk).first()
-        profile = PersonProfile.objects.select_for_update().filter(person=person).first()
-        if profile is None:
-            profile = PersonProfile(person=person, version=0)
-        check_version(profile.version, version, _("This person's details"))
-        share_key(person, profile)
-        changed = [n for n, v in cleaned.items() if getattr(profile, n) != v]
-        for name in changed:
-            setattr(profile, name, cleaned[name])
-        profile.version += 1
-        profile.save()
-        record(actor=actor, action="person.profile_updated", object_type="person",
-               object_id=person.pk, data={"fields": sorted(changed), "case": str(case.pk),
-                                          "version": profile.version})
+    return cleaned
+
+
+def _write_profile(*, actor: Any, case: Case, person: Person, cleaned: dict[str, str],
+                   version: int | None) -> PersonProfile:
+    """Save checked profile values, in the caller's transaction, and record which changed."""
+    # Lock the person row: the profile may not exist yet, and two first saves must queue.
+    Person.objects.select_for_update().filter(pk=person.pk).first()
+    profile = PersonProfile.objects.select_for_update().filter(person=person).first()
+    if profile is None:
+        profile = PersonProfile(person=person, version=0)
+    check_version(profile.version, version, _("This person's details"))
+    share_key(person, profile)
+    changed = [n for n, v in cleaned.items() if getattr(profile, n) != v]
+    for name in changed:
+        setattr(profile, name, cleaned[name])
+    profile.version += 1
+    profile.save()
+    record(actor=actor, action="person.profile_updated", object_type="person",
+           object_id=person.pk, data={"fields": sorted(changed), "case": str(case.pk),
+                                      "version": profile.version})
     return profile
 
 

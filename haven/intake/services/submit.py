@@ -1,8 +1,9 @@
-"""Writes to the intake: submit, codename log-in, messages both ways, triage, convert, purge.
+"""Writes of the public side: the intake key, submissions, the codename's one showing,
+codename log-ins, sessions, and the person's messages.
 
-Requesters are anonymous (``actor=None`` in the audit log); staff actions are checked against
-the policy with the request as the object. Everything a requester wrote is sealed to the
-organization's intake public key in the calling process, before the database sees it.
+Requesters are anonymous (``actor=None`` in the audit log). Everything a requester wrote is
+sealed to the organization's intake public key in the calling process, before the database
+sees it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -27,12 +28,12 @@ from haven.access.permissions import Perm
 from haven.audit.services import record
 from haven.core import request_context
 from haven.core.errors import Conflict, HavenError, NotFound, ValidationFailed
-from haven.intake import wordlist
+from haven.intake import flood, wordlist
+from haven.intake.budget import WINDOW, Refusal, Ticket
 from haven.intake.group_commit import GroupCommit, writer_turn
 from haven.intake.models import (
-    CLOSING_STATUSES,
-    TRANSITIONS,
     URGENCY_RANK,
+    CodenameHandoff,
     Direction,
     IntakeKey,
     Message,
@@ -50,7 +51,11 @@ MAX_MESSAGE = 4000
 MAX_CODENAME = 300
 MAX_MESSAGES_PER_REQUEST = 200
 SESSION_IDLE = timedelta(minutes=30)
+HANDOFF_LIFETIME = timedelta(minutes=10)
 PAYLOAD_VERSION = 1
+# What a stored request takes on disk beyond its sealed payload: the row, its indexes, its
+# audit event and the write-ahead log's copy, rounded up.
+ROW_OVERHEAD = 4096
 
 
 class IntakeClosed(HavenError):
@@ -61,10 +66,22 @@ class IntakeClosed(HavenError):
 
 
 class IntakeFull(HavenError):
-    """The queue of unread requests is full; nothing was stored. Try again later."""
+    """There is no room on disk for another request; nothing was stored. Try again later."""
 
     status = 503
     code = "intake_full"
+
+
+class NotAccepted(HavenError):
+    """The form token was spent, or its session's budget, by the time the request was to be
+    stored (another request of the same session got there first); nothing was stored."""
+
+    status = 409
+    code = "not_accepted"
+
+    def __init__(self, message: str, *, refusal: Refusal) -> None:
+        super().__init__(message)
+        self.refusal = refusal
 
 
 class WrongCodename(NotFound):
@@ -175,40 +192,79 @@ def intake_key_create(*, actor: Any, organization: Any) -> IntakeKey:
 class Submitted:
     request: Request
     codename: str
+    # The cookie that opens the codename's one showing (``for_page``), else "".
+    handoff_cookie: str = ""
 
 
 @dataclass(frozen=True)
 class _Pending:
-    """A sealed submission waiting for its transaction (built outside any lock)."""
+    """A sealed submission waiting for its transaction (built outside any lock). ``seq`` is
+    its form token's sequence number (None: not from the public form, no budget)."""
 
     request: Request
     request_id: str
+    seq: int | None = None
+    handoff: CodenameHandoff | None = None
 
 
-def _store_submissions(batch: Sequence[_Pending]) -> list[Request | None]:
+Outcome = Request | Refusal
+
+
+def _refusal(pending: _Pending, sent: dict[bytes, int], spent: set[bytes]) -> Refusal | None:
+    """Why ``pending`` may not be stored now (its session's budget, its token), or None."""
+    req = pending.request
+    if req.form_tag is not None and bytes(req.form_tag) in spent:
+        return Refusal.USED
+    if pending.seq is None or req.lineage_tag is None:
+        return None
+    if sent[bytes(req.lineage_tag)] > pending.seq:
+        return Refusal.USED
+    if pending.seq >= settings.HAVEN_INTAKE_SESSION_BUDGET:
+        return Refusal.OVER_BUDGET
+    return None
+
+
+def _store_submissions(batch: Sequence[_Pending]) -> list[Outcome]:
     """Store a batch of sealed submissions in one transaction, each with its audit event.
 
-    The unread-queue bound is checked inside the transaction (SQLite takes the write lock at
-    BEGIN), one submission at a time in arrival order: those past the bound get ``None``
+    Checked inside the transaction (SQLite takes the write lock at BEGIN), one submission at a
+    time in arrival order: the room left on disk (``flood.room``), and for a submission from
+    the public form its token — unused, and not overtaken by a later request of the same
+    browser session — and that session's day's budget. Those refused get their ``Refusal``
     and store nothing. Each stored request's ``request.received`` event is appended to the
     audit chain in this same transaction, under the id of the HTTP request that sent it.
     Returns after the commit, so every returned request is durable.
     """
-    outcomes: list[Request | None] = []
+    outcomes: list[Outcome] = []
     with transaction.atomic():
-        org_ids = {p.request.organization_id for p in batch}
-        room = {org_id: settings.HAVEN_INTAKE_MAX_PENDING - Request.objects.filter(
-            organization_id=org_id, status=Status.NEW).count() for org_id in org_ids}
+        lineages = {bytes(p.request.lineage_tag) for p in batch
+                    if p.request.lineage_tag is not None}
+        since = timezone.now() - WINDOW
+        sent = {tag: Request.objects.filter(lineage_tag=tag, created_at__gte=since).count()
+                for tag in lineages}
+        tags = [bytes(p.request.form_tag) for p in batch if p.request.form_tag is not None]
+        spent = {bytes(t or b"") for t in Request.objects.filter(form_tag__in=tags)
+                 .values_list("form_tag", flat=True)} if tags else set()
+        room = flood.room()
         stored = []
         for pending in batch:
-            org_id = pending.request.organization_id
-            if room[org_id] <= 0:
-                outcomes.append(None)
+            req = pending.request
+            refusal = _refusal(pending, sent, spent)
+            size = len(req.payload) + ROW_OVERHEAD
+            if refusal is None and room < size:
+                refusal = Refusal.FULL
+            if refusal is not None:
+                outcomes.append(refusal)
                 continue
-            room[org_id] -= 1
+            room -= size
+            if req.lineage_tag is not None:
+                sent[bytes(req.lineage_tag)] += 1
+            if req.form_tag is not None:
+                spent.add(bytes(req.form_tag))
             stored.append(pending)
-            outcomes.append(pending.request)
+            outcomes.append(req)
         Request.objects.bulk_create([p.request for p in stored])
+        CodenameHandoff.objects.bulk_create([p.handoff for p in stored if p.handoff is not None])
         for pending in stored:
             token = request_context.request_id.set(pending.request_id)
             try:
@@ -220,25 +276,36 @@ def _store_submissions(batch: Sequence[_Pending]) -> list[Request | None]:
     return outcomes
 
 
-_submissions: GroupCommit[_Pending, Request | None] = GroupCommit(_store_submissions,
-                                                                 turn=writer_turn)
+_submissions: GroupCommit[_Pending, Outcome] = GroupCommit(_store_submissions, turn=writer_turn)
+
+REFUSED = {
+    Refusal.USED: gettext_lazy("This form was already sent. Nothing new was stored."),
+    Refusal.OVER_BUDGET: gettext_lazy("This browser has sent as many requests as it may today. "
+                                      "Nothing new was stored."),
+}
 
 
 def request_submit(*, intake_key: IntakeKey, contact: str, region: str, story: str,
-                   urgency: str, language: str) -> Submitted:
+                   urgency: str, language: str, ticket: Ticket | None = None,
+                   for_page: bool = False) -> Submitted:
     """Take a request for help: seal it, store it, and hand back the codename (shown once).
 
-    The codename is never stored; only its lookup tag and reply public key are. Refuses with
-    ``IntakeFull`` (nothing stored) when the queue of unread requests is at its bound, so a
-    flood cannot fill the disk. Returns only once the transaction holding the request (and
-    its audit event) has committed: submissions arriving together share that transaction
-    (``group_commit``), but none is acknowledged before its own row is durable.
+    The codename is never stored; only its lookup tag and reply public key are. ``ticket``
+    is the public form's checked token (``budget.check``): its lineage and form tags are
+    stored with the request, and the token must still be unspent and within its session's
+    budget when the transaction runs (else ``NotAccepted``). Refuses with ``IntakeFull``
+    (nothing stored) when the disk has no room left for it. Returns only once the
+    transaction holding the request (and its audit event) has committed; with ``for_page``
+    that transaction also keeps the codename for its one showing (``codename_handoff_take``)
+    and ``handoff_cookie`` is the cookie that opens it. Submissions
+    arriving together share that transaction (``group_commit``), but none is acknowledged
+    before its own row is durable.
     """
     fields = clean_submission(contact=contact, region=region, story=story, urgency=urgency)
     body = json.dumps({"v": PAYLOAD_VERSION, **fields, "language": language[:8]},
                       ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     payload = intake_crypto.seal_to(bytes(intake_key.public_key), body)
-    codename = intake_crypto.codename_generate(wordlist.words())
+    codename = intake_crypto.codename_generate(wordlist.words(language))
     cost = settings.HAVEN_INTAKE_KDF_LOG2_N
     derived = intake_crypto.codename_keys(codename, kdf_params(intake_key, cost))
     req = Request(
@@ -246,13 +313,55 @@ def request_submit(*, intake_key: IntakeKey, contact: str, region: str, story: s
         urgency=fields["urgency"], urgency_rank=URGENCY_RANK[Urgency(fields["urgency"])],
         lookup_tag=derived.lookup_tag, kdf_log2_n=cost,
         reply_public_key=derived.reply_public_key, payload=payload,
+        lineage_tag=ticket.lineage_tag if ticket else None,
+        form_tag=ticket.form_tag if ticket else None,
     )
+    handoff, cookie = _handoff(codename, language) if for_page else (None, "")
     stored = _submissions.submit(_Pending(request=req,
-                                          request_id=request_context.request_id.get()))
-    if stored is None:
+                                          request_id=request_context.request_id.get(),
+                                          seq=ticket.seq if ticket else None, handoff=handoff))
+    if stored == Refusal.FULL:
         raise IntakeFull(_("We are receiving very many requests right now. Nothing was "
                            "stored. Please try again in a few minutes."))
-    return Submitted(request=stored, codename=codename)
+    if isinstance(stored, Refusal):
+        raise NotAccepted(str(REFUSED[stored]), refusal=stored)
+    return Submitted(request=stored, codename=codename, handoff_cookie=cookie)
+
+
+# --- the codename's one showing (post/redirect/get) --------------------------------------------
+
+
+def _handoff(codename: str, language: str) -> tuple[CodenameHandoff, str]:
+    """The codename kept for the page that shows it, and the cookie that opens it.
+
+    The row holds the codename sealed under a random key that only the cookie holds (the
+    database alone opens nothing; the cookie alone opens nothing once the row is gone), so
+    the codename is never in a URL, a log or a cookie in the clear. It is stored in the
+    transaction that stores the request.
+    """
+    cookie, key, lookup = intake_crypto.session_token()
+    return CodenameHandoff(lookup=lookup, sealed=intake_crypto.handoff_seal(key, codename, lookup),
+                           language=language[:8],
+                           expires_at=timezone.now() + HANDOFF_LIFETIME), cookie
+
+
+def codename_handoff_take(cookie: str) -> str | None:
+    """The codename kept for this cookie — once: the row is deleted as it is read. None if
+    there is none (already shown, expired, or not ours)."""
+    parsed = intake_crypto.session_parse(cookie)
+    if parsed is None:
+        return None
+    lookup, key = parsed
+    with transaction.atomic():
+        row = (CodenameHandoff.objects.select_for_update()
+               .filter(lookup=lookup, expires_at__gt=timezone.now()).first())
+        if row is None:
+            return None
+        CodenameHandoff.objects.filter(lookup=lookup).delete()
+    try:
+        return intake_crypto.handoff_open(key, bytes(row.sealed), lookup)
+    except intake_crypto.IntakeDecryptionFailed:
+        return None
 
 
 def requester_login(*, intake_key: IntakeKey, codename: str) -> tuple[Request, PrivateKey]:
@@ -314,7 +423,7 @@ def requester_session_close(cookie: str) -> None:
         RequesterSession.objects.filter(lookup=parsed[0]).delete()
 
 
-def _add_message(*, request: Request, direction: str, body: str, author: Any = None,
+def add_message(*, request: Request, direction: str, body: str, author: Any = None,
                  asks_for_info: bool = False) -> Message:
     if Message.objects.filter(request=request).count() >= MAX_MESSAGES_PER_REQUEST:
         raise Conflict(_("This conversation has reached its limit of messages."))
@@ -332,7 +441,7 @@ def requester_message_send(*, request: Request, body: str) -> Message:
     text = clean_message(body)
     with transaction.atomic():
         req = Request.objects.select_for_update().select_related("intake_key").get(pk=request.pk)
-        message = _add_message(request=req, direction=Direction.IN, body=text)
+        message = add_message(request=req, direction=Direction.IN, body=text)
         previous = req.status
         if req.status == Status.NEEDS_INFO:
             req.status = Status.TRIAGED
@@ -344,123 +453,3 @@ def requester_message_send(*, request: Request, body: str) -> Message:
     return message
 
 
-# --- staff ----------------------------------------------------------------------------------------
-
-NO_REPLY_STATUSES = (Status.SPAM, Status.DUPLICATE, Status.SUSPICIOUS)
-
-
-def _refuse_transition(current: str, to: str) -> Conflict:
-    allowed = ", ".join(str(Status(s).label) for s in TRANSITIONS[current]) or _("none")
-    return Conflict(
-        _("A request that is “%(current)s” cannot become “%(to)s”; nothing was changed. "
-          "Allowed next: %(allowed)s.") % {
-            "current": Status(current).label, "to": Status(to).label, "allowed": allowed})
-
-
-def request_reply(*, actor: Any, request: Request, body: str, ask_for_info: bool = False
-                  ) -> Message:
-    """Send a reply the person can read only with their codename (sealed to their reply key).
-
-    Replying to a new request triages it; asking for information moves it to "needs
-    information" until the person answers. Suspected, spam and duplicate requests get none.
-    """
-    policy.require(actor, Perm.REQUEST_REPLY, request)
-    text = clean_message(body)
-    with transaction.atomic():
-        req = Request.objects.select_for_update().select_related("intake_key").get(pk=request.pk)
-        previous = req.status
-        if req.status in NO_REPLY_STATUSES:
-            raise Conflict(_("No reply is sent to a request marked “%(status)s”.") % {
-                "status": Status(req.status).label})
-        if req.status == Status.NEW:
-            req.status = Status.TRIAGED
-        if ask_for_info:
-            if req.status != Status.NEEDS_INFO and Status.NEEDS_INFO not in TRANSITIONS[req.status]:
-                raise _refuse_transition(req.status, Status.NEEDS_INFO)
-            req.status = Status.NEEDS_INFO
-        message = _add_message(request=req, direction=Direction.OUT, body=text, author=actor,
-                               asks_for_info=ask_for_info)
-        req.awaiting_staff = False
-        req.save(update_fields=["status", "awaiting_staff", "updated_at"])
-        record(actor=actor, action="request.replied", object_type="request", object_id=req.pk,
-               data={"message_id": str(message.pk), "asks_for_info": ask_for_info,
-                     "from": previous, "to": req.status})
-    return message
-
-
-def request_transition(*, actor: Any, request: Request, to: str) -> Request:
-    """Move a request along its lifecycle; every transition not in ``TRANSITIONS`` is refused
-    with a message and nothing changes. Acceptance goes through ``request_convert``."""
-    policy.require(actor, Perm.REQUEST_TRIAGE, request)
-    if to not in Status.values:
-        raise ValidationFailed(_("Unknown status."), fields={"to": [_("Unknown status.")]})
-    if to == Status.ACCEPTED:
-        raise Conflict(_("A request is accepted by converting it into a case."))
-    with transaction.atomic():
-        req = Request.objects.select_for_update().get(pk=request.pk)
-        previous = req.status
-        if to not in TRANSITIONS[previous]:
-            raise _refuse_transition(previous, to)
-        req.status = to
-        if to in (*CLOSING_STATUSES, Status.REFERRED):
-            req.closed_at = timezone.now()
-            req.awaiting_staff = False
-        req.save(update_fields=["status", "closed_at", "awaiting_staff", "updated_at"])
-        record(actor=actor, action="request.transitioned", object_type="request",
-               object_id=req.pk, data={"from": previous, "to": to})
-    return req
-
-
-def request_convert(*, actor: Any, request: Request, legal_name: str, other_names: str = "",
-                    phone: str = "") -> Request:
-    """Accept a request as a case: create the person (prefilled by the operator from the
-    request), link the conversation to them, and close the request as accepted.
-
-    The ``Case`` record arrives with the cases issue; until then the link is ``person_id``.
-    """
-    policy.require(actor, Perm.REQUEST_TRIAGE, request)
-    policy.require(actor, Perm.PERSON_CREATE, request)
-    from haven.people.services import person_create
-
-    with transaction.atomic():
-        req = Request.objects.select_for_update().get(pk=request.pk)
-        previous = req.status
-        if Status.ACCEPTED not in TRANSITIONS[previous]:
-            raise _refuse_transition(previous, Status.ACCEPTED)
-        person = person_create(actor=actor, legal_name=legal_name, other_names=other_names,
-                               phone=phone)
-        req.status = Status.ACCEPTED
-        req.person_id = person.pk
-        req.closed_at = timezone.now()
-        req.awaiting_staff = False
-        req.save(update_fields=["status", "person_id", "closed_at", "awaiting_staff",
-                                "updated_at"])
-        record(actor=actor, action="request.converted", object_type="request", object_id=req.pk,
-               data={"from": previous, "to": Status.ACCEPTED, "person_id": str(person.pk)})
-    return req
-
-
-def request_purge(*, now: datetime | None = None) -> int:
-    """Destroy declined, spam and duplicate requests closed longer ago than the retention
-    period, with their messages (SQLite's secure_delete overwrites the freed pages), and
-    forget expired requester sessions. Returns how many requests were destroyed."""
-    now = now or timezone.now()
-    cutoff = now - timedelta(days=settings.HAVEN_INTAKE_RETENTION_DAYS)
-    destroyed = 0
-    while True:
-        batch = list(Request.objects.filter(status__in=(Status.DECLINED, Status.SPAM,
-                                                        Status.DUPLICATE),
-                                            closed_at__lt=cutoff)
-                     .values_list("pk", "organization_id", "status")[:500])
-        if not batch:
-            break
-        with transaction.atomic():
-            ids = [pk for pk, _org, _status in batch]
-            RequesterSession.objects.filter(request_id__in=ids).delete()
-            Request.objects.filter(pk__in=ids).delete()
-            for pk, org_id, status in batch:
-                record(actor=None, action="request.purged", object_type="request", object_id=pk,
-                       organization_id=org_id, data={"status": status})
-        destroyed += len(batch)
-    RequesterSession.objects.filter(expires_at__lte=now).delete()
-    return destroyed
