@@ -38,7 +38,9 @@ class PlacementForm(forms.Form):
         self.fields["person"] = forms.MultipleChoiceField(
             label=_("People"), widget=forms.CheckboxSelectMultiple,
             help_text=_("Everyone chosen is placed together, or nobody is."),
-            choices=[(str(m.person_id), labels[str(m.pk)]) for m in rows])
+            choices=[(str(m.person_id), labels[str(m.pk)]) for m in rows],
+            # The household travelling together is the usual group: all checked to start.
+            initial=[str(m.person_id) for m in rows if m.travels_with])
         self.fields["shelter"] = forms.ChoiceField(
             label=_("Shelter"),
             choices=[(str(s.pk), f"{s.code_name} ({s.occupied}/{s.capacity})") for s in shelters])
