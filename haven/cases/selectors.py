@@ -302,7 +302,7 @@ def case_view(*, actor: Any, case: Case) -> CaseView:
                  .select_related("author", "redacted_by")) if visibilities else []
     tasks = (list(case.tasks.select_related("assignee").order_by("status", "due"))
              if policy.has_perm(actor, Perm.TASK_READ, case) else [])
-    documents = (list(documents_visible(actor, case).select_related("uploaded_by", "person"))
+    documents = (list(documents_visible(actor, case).select_related("uploaded_by"))
                  if policy.has_perm(actor, Perm.DOCUMENT_READ, case) else [])
     verifications = list(case.verifications.select_related("verifier", "approved_by"))
     supervise = policy.has_perm(actor, Perm.CASE_SUPERVISE, case)

@@ -768,7 +768,7 @@ class TravelUpdateIn(Schema):
 
 class TravelTransitionIn(Schema):
     """``to``; a move to ``arrived`` also takes the arrival (country and status_obtained
-    required). Detained raises an emergency task for every coordinator."""
+    required). Detained raises an emergency task for the case's caseworker."""
 
     to: TravelStatus
     country: str | None = Field(default=None, max_length=2, description="→ arrived: ISO code")

@@ -358,8 +358,10 @@ def case_arrival_offer(*, actor: Any, case: Case) -> bool:
     """Should the case page offer to move the case to "arrived"?
 
     Yes when the case may move there now (departed) and every member who travels with the
-    household is on a journey that arrived. Haven does not move the case by itself: the
-    caseworker confirms, and case transitions keep their own guards.
+    household is on a journey that arrived. The journey's arrival normally moved the case
+    already (``services.travel_transition``); this is for a case it had to leave alone (on
+    hold at the time, say), now departed again: the caseworker confirms, and case
+    transitions keep their own guards.
     """
     if case.status != Status.DEPARTED or not policy.has_perm(actor, Perm.TRAVEL_READ, case):
         return False

@@ -23,7 +23,7 @@ from tests.browser.test_pathways_e2e import (
     PATHWAY,
     move,
     open_step,
-    required_documents,
+    upload_required_documents,
     verified_household,
 )
 
@@ -113,15 +113,7 @@ def test_a_detained_journey_arrives_and_closes_the_loop(
                        ).first.click()
     expect(caseworker).to_have_url(re.compile(r"/pathways/applications/[0-9a-f-]{36}/$"))
     application_url = caseworker.url
-    caseworker.goto(case_url)
-    upload = form(caseworker, "/documents/")
-    for doc_type in required_documents(PATHWAY):
-        caseworker.select_option(f"{upload} [name=doc_type]", doc_type)
-        caseworker.set_input_files(f"{upload} input[type=file]", files=[{
-            "name": f"{doc_type}.pdf", "mimeType": "application/pdf",
-            "buffer": b"%PDF-1.4\n% " + doc_type.encode() + b"\n"}])
-        caseworker.click(f"{upload} button[type=submit]")
-        expect(caseworker.locator("#documents")).to_contain_text(f"{doc_type}.pdf")
+    upload_required_documents(caseworker, case_url)
     expect(caseworker.locator("#documents")).to_contain_text("Principal")
     caseworker.goto(application_url)
     expect(caseworker.locator("[data-testid=checklist-percent]")).to_have_text("100 %")

@@ -40,6 +40,20 @@ def required_documents(slug: str) -> list[str]:
     return [item["doc_type"] for item in pathway["checklist"] if item.get("required")]
 
 
+def upload_required_documents(page: Page, case_url: str) -> None:
+    """Upload, on the case page, a document of each type the pathway requires, as the
+    principal's (the upload form's first person)."""
+    page.goto(case_url)
+    upload = form(page, "/documents/")
+    for doc_type in required_documents(PATHWAY):
+        page.select_option(f"{upload} [name=doc_type]", doc_type)
+        page.set_input_files(f"{upload} input[type=file]", files=[{
+            "name": f"{doc_type}.pdf", "mimeType": "application/pdf",
+            "buffer": b"%PDF-1.4\n% scanned " + doc_type.encode() + b"\n"}])
+        page.click(f"{upload} button[type=submit]")
+        expect(page.locator("#documents")).to_contain_text(f"{doc_type}.pdf")
+
+
 def arrived_on_board(page: Page) -> int:
     page.goto("/pathways/outcomes/")
     cell = page.locator(f"tr[data-pathway='{PATHWAY}'] td[data-stage=arrived]")
@@ -127,15 +141,7 @@ def test_from_where_to_apply_to_arrival(unsealed_server: Server, new_page: Calla
     expect(caseworker.locator("[data-testid=checklist-percent]")).to_have_text("0 %")
 
     # The checklist: upload each required document on the case page.
-    caseworker.goto(case_url)
-    upload = form(caseworker, "/documents/")
-    for doc_type in required_documents(PATHWAY):
-        caseworker.select_option(f"{upload} [name=doc_type]", doc_type)
-        caseworker.set_input_files(f"{upload} input[type=file]", files=[{
-            "name": f"{doc_type}.pdf", "mimeType": "application/pdf",
-            "buffer": b"%PDF-1.4\n% scanned " + doc_type.encode() + b"\n"}])
-        caseworker.click(f"{upload} button[type=submit]")
-        expect(caseworker.locator("#documents")).to_contain_text(f"{doc_type}.pdf")
+    upload_required_documents(caseworker, case_url)
     caseworker.goto(application_url)
     # The principal's documents are half of what two applicants need: the spouse's papers are
     # held elsewhere, so the caseworker ticks them by hand.

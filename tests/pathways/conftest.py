@@ -39,9 +39,9 @@ def add_document(case: Case, actor: Any, doc_type: str, person: Any = None,
         person = Member.objects.get(case=case, is_principal=True).person
     upload = files.EncryptedUpload(file_id=uuid.uuid4(), name=f"{doc_type}.pdf",
                                    content_type="application/pdf", size=10)
+    made_for = {"application": application} if application is not None else {}
     return case_services.document_attach(actor=actor, case=case, upload=upload,
-                                         doc_type=doc_type, person=person,
-                                         application=application)
+                                         doc_type=doc_type, person=person, **made_for)
 
 
 @pytest.fixture
