@@ -60,7 +60,9 @@ def test_a_household_is_placed_from_one_form(assigned: Any, caseworker: Any, coo
                                       address="secret street 1")
     client = login(caseworker)
     form = client.get(f"/cases/{assigned.pk}/placements/new/").content.decode()
-    assert f'name="person" value="{spouse.person_id}" id="id_person_1">\n Spouse</label>' in form
+    # The household is checked to start with, each named by their place in it.
+    assert (f'name="person" value="{spouse.person_id}" id="id_person_1" checked>\n Spouse'
+            '</label>') in form
     assert str(principal.person_id)[:8] + ")" not in form  # no internal ids as labels
     response = client.post(f"/cases/{assigned.pk}/placements/", {
         "person": [str(principal.person_id), str(spouse.person_id)],
