@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from django.http import HttpRequest
+from django.http import HttpRequest, StreamingHttpResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
@@ -21,6 +21,8 @@ from haven.cases.models import (
     Case,
     CaseType,
     ClosureReason,
+    DocType,
+    Document,
     Method,
     Note,
     Outcome,
@@ -38,7 +40,7 @@ from haven.core.errors import ValidationFailed
 from haven.housing import selectors as housing_selectors
 from haven.housing import services as housing_services
 from haven.housing.models import EndReason, PlacementStatus
-from haven.keyring import keys
+from haven.keyring import files, keys
 
 router = Router(tags=["cases"])
 tasks_router = Router(tags=["tasks"])
@@ -275,6 +277,35 @@ class PlacementOut(Schema):
     end_reason: str
 
 
+class PlacementsIn(Schema):
+    person_ids: list[UUID] = Field(max_length=50, description=(
+        "Members of the case (person ids) placed together in one shelter: all of them, or "
+        "none when the shelter has too few free places."))
+    shelter_id: UUID
+    planned_in: date | None = None
+
+
+class DocumentOut(Schema):
+    id: UUID
+    doc_type: DocType
+    person_id: UUID | None = Field(description="Whose document (a member of the case)")
+    application_id: UUID | None = Field(description="The application it was made for; null: "
+                                        "any application of its person may use it")
+    name: str
+    content_type: str
+    size: int
+    uploaded_by_id: UUID | None
+    created_at: datetime
+
+
+class DocumentUploadQuery(Schema):
+    person_id: UUID = Field(description="Whose document: a member of the case (person id)")
+    doc_type: DocType = DocType.OTHER
+    application_id: UUID | None = Field(default=None, description=(
+        "An application of the case the document was made for (its form, a letter to that "
+        "embassy); leave it out for a document every application may use"))
+
+
 class PlacementTransitionIn(Schema):
     to: PlacementStatus
     end_reason: EndReason | None = None
@@ -504,6 +535,101 @@ def placement_transition(request: HttpRequest, case_id: UUID, placement_id: UUID
     return housing_services.placement_transition(actor=actor, placement=placement,
                                                  to=payload.to,
                                                  end_reason=payload.end_reason or "")
+
+
+@router.post("/{case_id}/placements/group", response={201: list[PlacementOut]},
+             summary="Place several members together in one shelter (all or none; 409 when "
+                     "it has too few free places)")
+@api_requires(Perm.PLACEMENT_MANAGE)
+def placements_add(request: HttpRequest, case_id: UUID, payload: PlacementsIn
+                   ) -> Status[list[PlacementOut]]:
+    actor = api_actor(request)
+    case = _case(request, case_id)
+    persons = [selectors.member_get(actor=actor, case=case, person_id=pid).person
+               for pid in payload.person_ids]
+    shelter = housing_selectors.shelter_get(actor=actor, pk=payload.shelter_id)
+    placed = housing_services.placements_create(actor=actor, case=case, persons=persons,
+                                                shelter=shelter, planned_in=payload.planned_in)
+    return Status(201, [PlacementOut.model_validate(p, from_attributes=True) for p in placed])
+
+
+# --- documents ----------------------------------------------------------------------------------
+
+
+def _one_upload(request: HttpRequest) -> files.EncryptedUpload:
+    uploads = [u for u in request.FILES.getlist("file") if isinstance(u, files.EncryptedUpload)]
+    if len(uploads) != 1 or len(request.FILES) != 1:
+        raise ValidationFailed("Send exactly one file, in the multipart field `file`.")
+    return uploads[0]
+
+
+def _document(doc: Document) -> DocumentOut:
+    return DocumentOut(id=doc.pk, doc_type=DocType(doc.doc_type), person_id=doc.person_id,
+                       application_id=doc.application_id, name=str(doc.name),
+                       content_type=str(doc.content_type), size=doc.size,
+                       uploaded_by_id=doc.uploaded_by_id, created_at=doc.created_at)
+
+
+@router.get("/{case_id}/documents", response=list[DocumentOut],
+            summary="The case's documents, newest first: whose each is, and for which "
+                    "application (tickets only for those who follow the case's journeys)")
+@api_requires(Perm.DOCUMENT_READ)
+def document_list(request: HttpRequest, case_id: UUID) -> list[DocumentOut]:
+    actor = api_actor(request)
+    case = _case(request, case_id)
+    policy.require(actor, Perm.DOCUMENT_READ, case)
+    docs = list(selectors.documents_visible(actor, case).order_by("-created_at"))
+    keys.prefetch(docs)
+    return [_document(d) for d in docs]
+
+
+@router.post(
+    "/{case_id}/documents", response={201: DocumentOut},
+    summary="Upload a person's document (multipart field `file`), encrypted as it streams in",
+    description="Send the file as `multipart/form-data` in the field `file`; say whose it is "
+                "(`person_id`), its type and, optionally, the application it was made for in "
+                "the query string, so the file is sealed before any of it is read.")
+@api_requires(Perm.DOCUMENT_UPLOAD)
+def document_upload(request: HttpRequest, case_id: UUID, query: Query[DocumentUploadQuery]
+                    ) -> Status[DocumentOut]:
+    from haven.pathways.selectors import application_list
+
+    actor = api_actor(request)
+    case = _case(request, case_id)
+    member = case.members.select_related("person").filter(person_id=query.person_id).first()
+    application = None
+    if query.application_id is not None:
+        application = application_list(actor=actor, case=case).filter(
+            pk=query.application_id).first()
+        if application is None:
+            raise ValidationFailed("No such application on this case.",
+                                   fields={"application_id": ["No such application."]})
+    handler = files.EncryptingUploadHandler(request, data_key=keys.data_key_for(case),
+                                            owner=case.keyring_owner())
+    request.upload_handlers = [handler]
+    try:
+        doc = services.document_attach(actor=actor, case=case, upload=_one_upload(request),
+                                       person=member.person if member else None,
+                                       doc_type=query.doc_type, application=application)
+    except BaseException:
+        handler.abort()
+        raise
+    return Status(201, _document(doc))
+
+
+@router.get("/{case_id}/documents/{document_id}",
+            summary="Download a document, decrypted as it streams (recorded)")
+@api_requires(Perm.DOCUMENT_READ)
+def document_download(request: HttpRequest, case_id: UUID, document_id: UUID
+                      ) -> StreamingHttpResponse:
+    actor = api_actor(request)
+    doc = selectors.document_get(actor=actor, case=_case(request, case_id),
+                                 document_id=document_id)
+    response = StreamingHttpResponse(selectors.document_open(actor=actor, doc=doc),
+                                     content_type="application/octet-stream")
+    response["Content-Length"] = str(doc.size)
+    response["Content-Disposition"] = f'attachment; filename="{doc.pk}"'
+    return response
 
 
 # --- tasks --------------------------------------------------------------------------------------

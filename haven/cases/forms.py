@@ -21,6 +21,7 @@ from haven.cases.models import (
     Status,
     TaskStatus,
     Visibility,
+    member_labels,
 )
 
 BLANK: list[tuple[str, Any]] = [("", "—")]
@@ -216,4 +217,22 @@ class TaskFilterForm(forms.Form):
 
 
 class DocumentForm(forms.Form):
+    """Whose document it is (a member of the case, by their place in the household), its
+    type, and — optionally — the application it was made for."""
+
+    person = forms.ChoiceField(label=_("Whose document"))
     doc_type = forms.ChoiceField(label=_("Type"), choices=DocType.choices)
+    application = forms.ChoiceField(label=_("Made for the application"), required=False,
+                                    help_text=_("Leave empty for a document every application "
+                                                "may use (a passport)."))
+
+    def __init__(self, *args: Any, members: Any = (), applications: Any = (),
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        rows = list(members)
+        labels = member_labels(rows)
+        set_choices(self, "person", [(str(m.person_id), labels[str(m.pk)]) for m in rows])
+        set_choices(self, "application", BLANK + [
+            (str(a.pk), f"{a.pathway.name} · {a.get_status_display()}") for a in applications])
+        if not applications:
+            del self.fields["application"]

@@ -51,8 +51,10 @@ FORWARD: dict[Status, tuple[Status, ...]] = {
     Status.VERIFICATION: (Status.ACTIVE, Status.INTAKE),
     Status.ACTIVE: (Status.READY,),
     Status.READY: (Status.DEPARTED, Status.ACTIVE),
-    Status.DEPARTED: (Status.ARRIVED,),
-    Status.ARRIVED: (Status.CLOSED,),
+    # Back one step: a household that returned before arriving is ready to travel again, and a
+    # departure or arrival recorded by mistake is corrected (pathways' journey undo uses these).
+    Status.DEPARTED: (Status.ARRIVED, Status.READY),
+    Status.ARRIVED: (Status.CLOSED, Status.DEPARTED),
 }
 
 
@@ -242,6 +244,29 @@ class Member(BaseModel):
         return [f for f in self.confidential_fields.split(",") if f]
 
 
+def member_label(member: Member) -> str:
+    """A member named by their place in the household, never by name (names are revealed
+    one at a time, audited, on the case page)."""
+    return str(member.get_relationship_display())
+
+
+def member_labels(members: Any) -> dict[str, str]:
+    """Labels of ``members`` by id, numbered where two share one ("Child 1", "Child 2")."""
+    rows = list(members)
+    counts: dict[str, int] = {}
+    for m in rows:
+        counts[member_label(m)] = counts.get(member_label(m), 0) + 1
+    seen: dict[str, int] = {}
+    out: dict[str, str] = {}
+    for m in rows:
+        label = member_label(m)
+        if counts[label] > 1:
+            seen[label] = seen.get(label, 0) + 1
+            label = f"{label} {seen[label]}"
+        out[str(m.pk)] = label
+    return out
+
+
 PARTIAL_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
@@ -417,6 +442,8 @@ class TaskOrigin(models.TextChoices):
 
     PERSON = "", _("Made by a person")
     APPLICATION_DATE = "application_date", _("An application's interview or deadline")
+    DETENTION = "detention", _("A detention on a journey")
+    SHELTER = "shelter", _("A compromised shelter")
 
 
 TASK_TRANSITIONS: dict[TaskStatus, tuple[TaskStatus, ...]] = {
@@ -489,15 +516,25 @@ class DocType(models.TextChoices):
     APPLICATION_FORM = "application_form", _("Application form")
     RESIDENCE_PROOF = "residence_proof", _("Proof of stay in a third country")
     POLICE_CERTIFICATE = "police_certificate", _("Police certificate")
+    TICKET = "ticket", _("Ticket or boarding pass")
     OTHER = "other", _("Other")
 
 
 class Document(BaseModel):
-    """A file attached to a case, stored encrypted (keyring.files) under the case's key."""
+    """A file of one person of a case, stored encrypted (keyring.files) under the case's key.
+
+    ``person`` is whose document it is (a passport, a ticket): every new document names one,
+    and documents from before that rule were given the case's principal. It stays nullable
+    so that erasing a person leaves the case's record of the file. ``application`` is set
+    when the file was made for one application (its form, a letter to that embassy); a
+    document without one serves every application of its person.
+    """
 
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="documents")
     person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL,
                                related_name="+")
+    application = models.ForeignKey("pathways.Application", null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="documents")
     doc_type = models.CharField(max_length=20, choices=DocType.choices, default=DocType.OTHER)
     name = EncryptedTextField(_("file name"))
     content_type = EncryptedTextField(_("content type"))

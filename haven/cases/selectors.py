@@ -23,6 +23,7 @@ from haven.cases.models import (
     PROFILE_FIELDS,
     Case,
     CaseType,
+    DocType,
     Document,
     Member,
     Note,
@@ -366,7 +367,7 @@ def case_view(*, actor: Any, case: Case) -> CaseView:
                  .select_related("author", "redacted_by")) if visibilities else []
     tasks = (list(case.tasks.select_related("assignee").order_by("status", "due"))
              if policy.has_perm(actor, Perm.TASK_READ, case) else [])
-    documents = (list(case.documents.select_related("uploaded_by"))
+    documents = (list(documents_visible(actor, case).select_related("uploaded_by"))
                  if policy.has_perm(actor, Perm.DOCUMENT_READ, case) else [])
     verifications = list(case.verifications.select_related("verifier", "approved_by"))
     supervise = policy.has_perm(actor, Perm.CASE_SUPERVISE, case)
@@ -540,9 +541,19 @@ def pending_verification(*, case: Case) -> Verification | None:
         VerificationState.REQUESTED, VerificationState.AWAITING_APPROVAL)).first()
 
 
+def documents_visible(actor: Any, case: Case) -> QuerySet[Document]:
+    """The case's documents ``actor`` may list and open (after ``document:read``): tickets
+    say where and when the household travels, so only those who follow its journeys
+    (``travel:read``) see them."""
+    qs = case.documents.all()
+    if not policy.has_perm(actor, Perm.TRAVEL_READ, case):
+        qs = qs.exclude(doc_type=DocType.TICKET)
+    return qs
+
+
 def document_get(*, actor: Any, case: Case, document_id: UUID | str) -> Document:
     policy.require(actor, Perm.DOCUMENT_READ, case)
-    doc = case.documents.filter(pk=document_id).first()
+    doc = documents_visible(actor, case).filter(pk=document_id).first()
     if doc is None:
         raise NotFound("Not found.")
     return doc

@@ -41,9 +41,10 @@ from haven.cases.models import (
     SharedField,
     TaskStatus,
     allowed_targets,
+    member_labels,
 )
 from haven.core.csrf import csrf_first_unless, csrf_protect, csrf_refusal
-from haven.core.errors import HavenError, NotFound, Stale
+from haven.core.errors import HavenError, NotFound, Stale, ValidationFailed
 from haven.core.forms import apply_error
 from haven.core.pagination import PER_PAGE, paginate
 from haven.housing import selectors as housing_selectors
@@ -183,6 +184,10 @@ def _detail_context(request: HttpRequest, case: Case, **bound: Any) -> dict[str,
     # placement is shown again; otherwise the page links to it (cases:placement_new).
     placement_form = bound.pop("placement_form", None)
     pending = selectors.pending_verification(case=case)
+    people = {str(mv.member.person_id): label for mv, label in zip(
+        view.members, member_labels(mv.member for mv in view.members).values(), strict=True)}
+    for doc in view.documents:
+        doc.owner_label = people.get(str(doc.person_id), "—")  # type: ignore[attr-defined]
     return {
         "case": shown, "view": view, "may": may,
         "member_rows": _member_rows(request, case, view, revealed),
@@ -210,12 +215,23 @@ def _detail_context(request: HttpRequest, case: Case, **bound: Any) -> dict[str,
         "task_form": bound.pop("task_form", None) or case_forms.TaskForm(
             staff=selectors.task_assignees(case=case)),
         "placement_form": placement_form,
-        "document_form": case_forms.DocumentForm(),
+        "document_form": _document_form(request, case),
         "referral_form": bound.pop("referral_form", None) or case_forms.ReferralForm(
             staff=selectors.staff_with_role(actor=user, roles=(Role.LIAISON,))),
         "task_statuses": _task_statuses(),
         "mask": MASK,
     }
+
+
+def _document_form(request: HttpRequest, case: Case, data: Any = None
+                   ) -> case_forms.DocumentForm:
+    """The upload form: whose document (the case's members) and, for those who read
+    applications, the application it was made for."""
+    from haven.pathways.selectors import application_list
+
+    applications = (list(application_list(actor=request.user, case=case))
+                    if policy.has_perm(request.user, Perm.APPLICATION_READ, case) else [])
+    return case_forms.DocumentForm(data, members=case.members.all(), applications=applications)
 
 
 def _task_statuses() -> list[tuple[str, str]]:
@@ -611,11 +627,20 @@ def _document_store(request: HttpRequest, case: Case, handler: files.EncryptingU
         handler.abort()
         messages.error(request, _("Choose exactly one file."))
         return _to_case(case.pk, "documents")
+    form = _document_form(request, case, request.POST)
     try:
-        form = case_forms.DocumentForm(request.POST)
-        doc_type = form.cleaned_data["doc_type"] if form.is_valid() else ""
+        if not form.is_valid():
+            raise ValidationFailed(_("Say whose document this is and of which type."))
+        data = form.cleaned_data
+        member = selectors.member_get(actor=request.user, case=case, person_id=data["person"])
+        application = None
+        if data.get("application"):
+            from haven.pathways.selectors import application_get
+
+            application = application_get(actor=request.user, pk=data["application"])
         services.document_attach(actor=request.user, case=case, upload=uploads[0],
-                                 doc_type=doc_type)
+                                 doc_type=data["doc_type"], person=member.person,
+                                 application=application)
     except HavenError as exc:
         handler.abort()
         messages.error(request, exc.message)

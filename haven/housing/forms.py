@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from haven.cases.models import member_labels
 from haven.housing.models import ShelterStatus
 
 
@@ -25,14 +26,21 @@ class ShelterTransitionForm(forms.Form):
 
 
 class PlacementForm(forms.Form):
+    """Beds for one or more members of the household in one shelter, in one action."""
+
     planned_in = forms.DateField(label=_("Planned arrival"), required=False,
                                  widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args: Any, members: Any = (), shelters: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["person"] = forms.ChoiceField(
-            label=_("Person"),
-            choices=[(pid, f"{m.get_relationship_display()} ({pid[:8]})") for pid, m in members])
+        rows = [m for _pid, m in members]
+        labels = member_labels(rows)
+        self.fields["person"] = forms.MultipleChoiceField(
+            label=_("People"), widget=forms.CheckboxSelectMultiple,
+            help_text=_("Everyone chosen is placed together, or nobody is."),
+            choices=[(str(m.person_id), labels[str(m.pk)]) for m in rows],
+            # The household travelling together is the usual group: all checked to start.
+            initial=[str(m.person_id) for m in rows if m.travels_with])
         self.fields["shelter"] = forms.ChoiceField(
             label=_("Shelter"),
             choices=[(str(s.pk), f"{s.code_name} ({s.occupied}/{s.capacity})") for s in shelters])

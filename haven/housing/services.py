@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -12,7 +13,7 @@ from django.utils.translation import gettext as _
 from haven.access import policy
 from haven.access.permissions import Perm
 from haven.audit.services import record
-from haven.cases.models import Case, Member, Priority
+from haven.cases.models import Case, Member, Priority, TaskOrigin
 from haven.cases.services import task_create
 from haven.core.errors import Conflict, NotFound, ValidationFailed
 from haven.housing.models import (
@@ -105,7 +106,7 @@ def shelter_transition(*, actor: Any, shelter: Shelter, to: str) -> Shelter:
                             title=_("Move a person out of compromised shelter %(code)s") % {
                                 "code": locked.code_name},
                             assignee=placement.case.assigned_to, due=today,
-                            priority=Priority.EMERGENCY)
+                            priority=Priority.EMERGENCY, origin=TaskOrigin.SHELTER)
                 tasks += 1
         locked.status = to
         locked.save(update_fields=["status", "updated_at"])
@@ -126,33 +127,59 @@ def shelter_address_reveal(*, actor: Any, shelter: Shelter) -> str:
 
 def placement_create(*, actor: Any, case: Case, person: Person, shelter: Shelter,
                      planned_in: date | None = None) -> Placement:
-    """Plan a bed for a member of the case in an active shelter, refused if it is full.
+    """Plan a bed for a member of the case in an active shelter, refused if it is full
+    (``placements_create`` for one person)."""
+    return placements_create(actor=actor, case=case, persons=[person], shelter=shelter,
+                             planned_in=planned_in)[0]
 
-    The shelter row is locked while counting so two caseworkers cannot both take the last bed.
+
+def placements_create(*, actor: Any, case: Case, persons: Iterable[Person], shelter: Shelter,
+                      planned_in: date | None = None) -> list[Placement]:
+    """Plan beds for one or more members of the case in one active shelter, all or none: a
+    household is placed together, so a shelter without room for all of them takes none and
+    says how many places are free.
+
+    The shelter row is locked while counting so two caseworkers cannot both take the last bed;
+    a person who already has a planned or current placement is refused (end it first).
     """
     policy.require(actor, Perm.PLACEMENT_MANAGE, case)
     if not policy.has_perm(actor, Perm.SHELTER_READ, shelter):
         raise NotFound(_("Not found."))
-    if not Member.objects.filter(case=case, person=person).exists():
-        raise ValidationFailed(_("That person is not on this case."),
+    chosen = list(dict.fromkeys(persons))
+    members = set(Member.objects.filter(case=case, person__in=chosen).values_list("person_id",
+                                                                                  flat=True))
+    if not chosen or len(members) != len(chosen):
+        raise ValidationFailed(_("Choose members of this case."),
                                fields={"person": [_("Choose a member of the case.")]})
     with transaction.atomic():
         locked = Shelter.objects.select_for_update().get(pk=shelter.pk)
         if locked.status != ShelterStatus.ACTIVE:
             raise Conflict(_("%(code)s is not taking anyone: it is %(status)s.") % {
                 "code": locked.code_name, "status": ShelterStatus(locked.status).label.lower()})
-        if Placement.objects.filter(person=person, status__in=OCCUPYING).exists():
-            raise Conflict(_("This person already has a planned or current placement."))
+        if Placement.objects.filter(person__in=chosen, status__in=OCCUPYING).exists():
+            raise Conflict(_("This person already has a planned or current placement.")
+                           if len(chosen) == 1 else
+                           _("Someone chosen already has a planned or current placement: end "
+                             "it first."))
         taken = occupancy(locked)
-        if taken >= locked.capacity:
-            raise Conflict(_("%(code)s is full: %(taken)d of %(capacity)d places are taken.") % {
-                "code": locked.code_name, "taken": taken, "capacity": locked.capacity})
-        placement = Placement.objects.create(shelter=locked, case=case, person=person,
-                                             planned_in=planned_in, created_by=actor)
-        record(actor=actor, action="placement.created", object_type="placement",
-               object_id=placement.pk, data={"case": str(case.pk), "shelter": str(locked.pk),
-                                             "person": str(person.pk)})
-    return placement
+        if taken + len(chosen) > locked.capacity:
+            if len(chosen) == 1:
+                raise Conflict(_("%(code)s is full: %(taken)d of %(capacity)d places are "
+                                 "taken.") % {"code": locked.code_name, "taken": taken,
+                                              "capacity": locked.capacity})
+            raise Conflict(_("%(code)s has %(free)d free places for the %(n)d people chosen: "
+                             "nobody was placed.") % {
+                "code": locked.code_name, "free": max(locked.capacity - taken, 0),
+                "n": len(chosen)})
+        placements = []
+        for person in chosen:
+            placement = Placement.objects.create(shelter=locked, case=case, person=person,
+                                                 planned_in=planned_in, created_by=actor)
+            record(actor=actor, action="placement.created", object_type="placement",
+                   object_id=placement.pk, data={"case": str(case.pk), "shelter": str(locked.pk),
+                                                 "person": str(person.pk)})
+            placements.append(placement)
+    return placements
 
 
 def placement_transition(*, actor: Any, placement: Placement, to: str, end_reason: str = ""
@@ -187,3 +214,31 @@ def placement_transition(*, actor: Any, placement: Placement, to: str, end_reaso
                                           "to": to, "end_reason": locked.end_reason})
     placement.refresh_from_db()
     return placement
+
+
+def placement_restore(*, actor: Any, placement: Placement, to: str) -> bool:
+    """Put back a placement that a journey ended by mistake (the journey's move is undone):
+    the person is again ``to`` (planned or active) in the same shelter, without a move-out
+    date — when the shelter is still active, has a free place and the person has no other
+    placement. Otherwise nothing changes and the answer is False: the bed was given to someone
+    else meanwhile, and a new placement must be planned.
+    """
+    policy.require(actor, Perm.PLACEMENT_MANAGE, placement.case)
+    if to not in OCCUPYING:
+        raise ValidationFailed(_("Unknown status."), fields={"to": [_("Unknown status.")]})
+    with transaction.atomic():
+        shelter = Shelter.objects.select_for_update().get(pk=placement.shelter_id)
+        locked = Placement.objects.select_for_update().get(pk=placement.pk)
+        if (locked.status != PlacementStatus.ENDED or shelter.status != ShelterStatus.ACTIVE
+                or occupancy(shelter) >= shelter.capacity
+                or Placement.objects.filter(person_id=locked.person_id,
+                                            status__in=OCCUPYING).exists()):
+            return False
+        ended_reason = locked.end_reason
+        locked.status, locked.moved_out, locked.end_reason = to, None, ""
+        locked.save(update_fields=["status", "moved_out", "end_reason", "updated_at"])
+        record(actor=actor, action="placement.restored", object_type="placement",
+               object_id=locked.pk, data={"case": str(locked.case_id), "to": to,
+                                          "end_reason": ended_reason})
+    placement.refresh_from_db()
+    return True

@@ -9,6 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from haven.access import policy
@@ -119,15 +120,18 @@ def placement_add(request: HttpRequest, pk: UUID) -> HttpResponse:
     form = PlacementForm(request.POST, members=members, shelters=shelters)
     if form.is_valid():
         try:
-            member = case_selectors.member_get(actor=request.user, case=case,
-                                               person_id=form.cleaned_data["person"])
+            persons = [case_selectors.member_get(actor=request.user, case=case,
+                                                     person_id=pid).person
+                       for pid in form.cleaned_data["person"]]
             shelter = selectors.shelter_get(actor=request.user, pk=form.cleaned_data["shelter"])
-            services.placement_create(actor=request.user, case=case, person=member.person,
-                                      shelter=shelter, planned_in=form.cleaned_data["planned_in"])
+            placed = services.placements_create(actor=request.user, case=case, persons=persons,
+                                                shelter=shelter,
+                                                planned_in=form.cleaned_data["planned_in"])
         except HavenError as exc:
             apply_error(form, exc)
         else:
-            messages.success(request, _("Placement planned."))
+            messages.success(request, ngettext("%(n)d placement planned.", "%(n)d placements planned.",
+                                               len(placed)) % {"n": len(placed)})
             return _to_case(case.pk, "housing")
     return _render_detail(request, case, status=400, placement_form=form)
 

@@ -26,6 +26,7 @@ from haven.access.permissions import Perm
 from haven.accounts.models import User
 from haven.cases import selectors as case_selectors
 from haven.cases.models import Case, Relationship
+from haven.cases.models import Status as CaseStatus
 from haven.cases.services._common import KEEP
 from haven.core.errors import NotFound, ValidationFailed
 from haven.keyring import keys
@@ -38,6 +39,7 @@ from haven.pathways.models import (
     ApplicationEvent,
     ApplicationStatus,
     Arrival,
+    BookingMode,
     DateKind,
     Decision,
     DossierExport,
@@ -49,8 +51,10 @@ from haven.pathways.models import (
     StatusObtained,
     Travel,
     TravelStatus,
+    TravelStep,
     application_targets,
 )
+from haven.pathways.services.bookings import TIMES
 
 pathways_router = Router(tags=["pathways"])
 applications_router = Router(tags=["applications"])
@@ -364,19 +368,38 @@ class ApplicationDateOut(Schema):
     task_id: UUID | None
 
 
+class ChecklistCellOut(Schema):
+    member_id: UUID
+    done: bool
+    source: str = Field(description=(
+        "document: this applicant's own document of the type is on the case; hand: ticked "
+        "by hand (ticked_by_id, ticked_at); empty: missing"))
+    document_id: UUID | None
+    ticked_by_id: UUID | None
+    ticked_at: datetime | None
+
+
 class ChecklistItemOut(Schema):
     doc_type: str
     label: str
     label_ru: str
     required: bool
-    done: bool
-    document_id: UUID | None
+    done: bool = Field(description="Done for every applicant")
+    document_id: UUID | None = Field(description="One applicant's document of the type")
+    applicants: list[ChecklistCellOut] = Field(description="The item for each applicant")
 
 
 class ChecklistOut(Schema):
-    percent: int = Field(description="Required items on file (all items when none is "
-                                     "required), rounded down")
+    percent: int = Field(description="(Applicant, required item) pairs done — all items when "
+                                     "none is required — rounded down")
     items: list[ChecklistItemOut]
+
+
+class ChecklistTickIn(Schema):
+    member_id: UUID = Field(description="An applicant (member id)")
+    doc_type: str = Field(min_length=1, max_length=20, description="An item of the pathway's "
+                          "checklist")
+    done: bool = Field(description="true ticks the item for the applicant, false unticks it")
 
 
 class ApplicationDetailOut(ApplicationOut):
@@ -480,9 +503,16 @@ def _application_detail(application: Application) -> ApplicationDetailOut:
         external_reference=str(application.external_reference),
         refusal_reasons=str(application.refusal_reasons), applicants=applicants,
         dates=[_date_out(d) for d in dates],
-        checklist=ChecklistOut(percent=checklist.percent, items=[ChecklistItemOut(
-            doc_type=i.doc_type, label=i.label, label_ru=i.label_ru, required=i.required,
-            done=i.done, document_id=i.document_id) for i in checklist.items]))
+        checklist=_checklist(checklist))
+
+
+def _checklist(checklist: selectors.Checklist) -> ChecklistOut:
+    return ChecklistOut(percent=checklist.percent, items=[ChecklistItemOut(
+        doc_type=i.doc_type, label=i.label, label_ru=i.label_ru, required=i.required,
+        done=i.done, document_id=i.document_id, applicants=[ChecklistCellOut(
+            member_id=c.member_id, done=c.done, source=c.source, document_id=c.document_id,
+            ticked_by_id=c.ticked_by_id, ticked_at=c.ticked_at) for c in i.cells])
+        for i in checklist.items])
 
 
 # --- applications --------------------------------------------------------------------------------
@@ -581,6 +611,20 @@ def application_date(request: HttpRequest, application_id: UUID, payload: Applic
                                           kind=payload.kind, on=payload.on,
                                           label=payload.label, entry=entry)
     return Status(200 if entry is not None else 201, _date_out(saved))
+
+
+@applications_router.post(
+    "/{application_id}/checklist", response=ChecklistOut,
+    summary="Tick or untick one checklist item for one applicant by hand (who and when are "
+            "kept)")
+@api_requires(Perm.APPLICATION_UPDATE)
+def checklist_tick(request: HttpRequest, application_id: UUID, payload: ChecklistTickIn
+                   ) -> ChecklistOut:
+    actor = api_actor(request)
+    application = _application(actor, application_id)
+    services.checklist_tick(actor=actor, application=application, member=payload.member_id,
+                            doc_type=payload.doc_type, done=payload.done)
+    return _checklist(selectors.application_checklist(application))
 
 
 @applications_router.get("/{application_id}/history", response=list[ApplicationEventOut],
@@ -724,7 +768,7 @@ class TravelUpdateIn(Schema):
 
 class TravelTransitionIn(Schema):
     """``to``; a move to ``arrived`` also takes the arrival (country and status_obtained
-    required). Detained raises an emergency task for every coordinator."""
+    required). Detained raises an emergency task for the case's caseworker."""
 
     to: TravelStatus
     country: str | None = Field(default=None, max_length=2, description="→ arrived: ISO code")
@@ -746,6 +790,21 @@ class ArrivalOut(Schema):
     follow_up_task_id: UUID | None
 
 
+class TravelStepOut(Schema):
+    id: UUID
+    from_status: TravelStatus
+    to_status: TravelStatus
+    actor_id: UUID | None
+    created_at: datetime
+    case_status: list[CaseStatus] = Field(description="The statuses the case walked through "
+                                          "(empty: the case did not move)")
+    case_left: CaseStatus | None = Field(description="The case's status when its lifecycle "
+                                         "did not lead where the journey went")
+    placements_ended: int
+    tasks_closed: int
+    tasks_created: int
+
+
 class TravelOut(Schema):
     id: UUID
     case_id: UUID
@@ -758,6 +817,51 @@ class TravelOut(Schema):
     ended_at: datetime | None
     created_at: datetime
     arrival: ArrivalOut | None
+    last_step: TravelStepOut | None = Field(default=None, description=(
+        "The latest move, which `POST /travel/{id}/undo` takes back, with what it changed "
+        "(null in lists, and when there is nothing to undo)"))
+
+
+class BookingIn(Schema):
+    mode: BookingMode = BookingMode.FLIGHT
+    carrier: str = Field(default="", max_length=300)
+    number: str = Field(default="", max_length=300, description="Flight or train number")
+    departs_from: str = Field(default="", max_length=300)
+    arrives_in: str = Field(default="", max_length=300)
+    departs_at: datetime | None = Field(default=None, description=(
+        "Local time printed on the ticket (a time zone, if sent, is ignored)"))
+    arrives_at: datetime | None = Field(default=None, description="Local time at arrival")
+    reference: str = Field(default="", max_length=300, description="Booking reference")
+    ticket_ids: list[UUID] = Field(default=[], max_length=50, description=(
+        "Ticket documents of travellers (uploaded with `POST /cases/{id}/documents` and "
+        "`doc_type=ticket`)"))
+
+
+class BookingPatchIn(Schema):
+    """Only the fields sent change; ``ticket_ids`` replaces the list."""
+
+    mode: BookingMode | None = None
+    carrier: str | None = Field(default=None, max_length=300)
+    number: str | None = Field(default=None, max_length=300)
+    departs_from: str | None = Field(default=None, max_length=300)
+    arrives_in: str | None = Field(default=None, max_length=300)
+    departs_at: datetime | None = None
+    arrives_at: datetime | None = None
+    reference: str | None = Field(default=None, max_length=300)
+    ticket_ids: list[UUID] | None = Field(default=None, max_length=50)
+
+
+class BookingOut(Schema):
+    id: UUID
+    mode: BookingMode
+    carrier: str
+    number: str
+    departs_from: str
+    arrives_in: str
+    departs_at: str = Field(description="YYYY-MM-DDTHH:MM local, or empty")
+    arrives_at: str = Field(description="YYYY-MM-DDTHH:MM local, or empty")
+    reference: str
+    ticket_ids: list[UUID]
 
 
 class TravelRouteOut(Schema):
@@ -770,6 +874,9 @@ class TravelDetailOut(TravelOut):
     route: TravelRouteOut | None = Field(description=(
         "Null when withheld: until arrival only coordinators and the case's assigned "
         "caseworker see it (each reading is recorded)."))
+    bookings: list[BookingOut] | None = Field(description=(
+        "Carrier, numbers, times, references and tickets: shown with the route, to the same "
+        "people; null when withheld."))
 
 
 def _arrival_of(travel: Travel) -> Arrival | None:
@@ -800,8 +907,41 @@ def _travel(travel: Travel, *, partner: bool = False) -> dict[str, Any]:
             "arrival": _arrival(arrival, partner=partner) if arrival is not None else None}
 
 
+def _step(step: TravelStep | None) -> TravelStepOut | None:
+    if step is None:
+        return None
+    effects = step.effects
+    return TravelStepOut(
+        id=step.pk, from_status=TravelStatus(step.from_status),
+        to_status=TravelStatus(step.to_status), actor_id=step.actor_id,
+        created_at=step.created_at,
+        case_status=[CaseStatus(s) for s in effects.get("case") or []],
+        case_left=CaseStatus(effects["case_left"]) if effects.get("case_left") else None,
+        placements_ended=len(effects.get("placements") or []),
+        tasks_closed=len(effects.get("closed") or []),
+        tasks_created=len(effects.get("created") or []))
+
+
 def _travel_out(actor: User, travel_id: Any) -> TravelOut:
-    return TravelOut(**_travel(selectors.travel_get(actor=actor, pk=travel_id)))
+    travel = selectors.travel_get(actor=actor, pk=travel_id)
+    return TravelOut(**_travel(travel),
+                     last_step=_step(selectors.travel_last_step(actor=actor, travel=travel)))
+
+
+def _booking(view: selectors.BookingView) -> BookingOut:
+    return BookingOut(id=view.booking.pk, mode=BookingMode(view.mode), carrier=view.carrier,
+                      number=view.number, departs_from=view.departs_from,
+                      arrives_in=view.arrives_in, departs_at=view.departs_at,
+                      arrives_at=view.arrives_at, reference=view.reference,
+                      ticket_ids=[d.pk for d in view.tickets])
+
+
+def _booking_view(actor: User, travel: Travel, booking_id: Any) -> BookingOut:
+    route = selectors.travel_route(actor=actor, travel=travel)
+    found = [b for b in (route.bookings if route else []) if b.booking.pk == booking_id]
+    if not found:
+        raise NotFound(_("Not found."))
+    return _booking(found[0])
 
 
 @travel_router.get("", response=list[TravelOut],
@@ -838,8 +978,10 @@ def travel_get(request: HttpRequest, travel_id: UUID) -> TravelDetailOut:
     route = selectors.travel_route(actor=actor, travel=travel)
     return TravelDetailOut(
         **_travel(travel, partner=True),
+        last_step=_step(selectors.travel_last_step(actor=actor, travel=travel)),
         route=TravelRouteOut(route=route.route, transit_points=route.transit_points,
-                             escort=route.escort) if route is not None else None)
+                             escort=route.escort) if route is not None else None,
+        bookings=[_booking(b) for b in route.bookings] if route is not None else None)
 
 
 @travel_router.patch("/{travel_id}", response=TravelOut,
@@ -862,9 +1004,15 @@ def travel_update(request: HttpRequest, travel_id: UUID, payload: TravelUpdateIn
 @travel_router.post(
     "/{travel_id}/transition", response=TravelOut,
     summary="Move a journey (409 with what is allowed if not); arrived takes the arrival",
-    description="Detained raises an emergency task, due today, for every active coordinator. "
-                "Arrived records the arrival (country, status obtained, receiving partner, "
-                "follow-up date → a follow-up task). The case itself is not moved.")
+    description="One transaction moves everything that follows: leaving moves the case to "
+                "departed and ends the travellers' shelter placements; detained raises one "
+                "emergency task, due today, for the case's caseworker and makes the case an "
+                "emergency; release or return closes it; arrived records the arrival "
+                "(country, status obtained, receiving partner, follow-up date → a follow-up "
+                "task), cancels the visa's interview and deadline tasks and, once every "
+                "travelling member has arrived, moves the case to arrived and back to normal "
+                "priority. `last_step` says what changed; `POST /travel/{id}/undo` takes it "
+                "back.")
 @api_requires(Perm.TRAVEL_MANAGE)
 def travel_transition(request: HttpRequest, travel_id: UUID, payload: TravelTransitionIn
                       ) -> TravelOut:
@@ -875,6 +1023,62 @@ def travel_transition(request: HttpRequest, travel_id: UUID, payload: TravelTran
         arrived_on=payload.arrived_on, status_obtained=payload.status_obtained,
         receiving_partner=payload.receiving_partner, follow_up_on=payload.follow_up_on)
     return _travel_out(actor, travel.pk)
+
+
+@travel_router.post(
+    "/{travel_id}/undo", response=TravelOut,
+    summary="Take back the journey's latest move (recorded by mistake) and what it changed",
+    description="The journey returns to its previous status; the case's status and priority, "
+                "the tasks and the arrival go back as they were; placements the move ended "
+                "are restored while their bed is still free. 409 when there is nothing to "
+                "undo.")
+@api_requires(Perm.TRAVEL_MANAGE)
+def travel_undo(request: HttpRequest, travel_id: UUID) -> TravelOut:
+    actor = api_actor(request)
+    services.travel_undo(actor=actor, travel=selectors.travel_get(actor=actor, pk=travel_id))
+    return _travel_out(actor, travel_id)
+
+
+@travel_router.post("/{travel_id}/bookings", response={201: BookingOut},
+                    summary="Add a booking to a journey (sealed; for those who may see the "
+                            "route)")
+@api_requires(Perm.TRAVEL_MANAGE)
+def booking_add(request: HttpRequest, travel_id: UUID, payload: BookingIn) -> Status[BookingOut]:
+    actor = api_actor(request)
+    travel = selectors.travel_get(actor=actor, pk=travel_id)
+    values = payload.model_dump(exclude={"ticket_ids"})
+    booking = services.booking_add(actor=actor, travel=travel, tickets=payload.ticket_ids,
+                                   **values)
+    return Status(201, _booking_view(actor, travel, booking.pk))
+
+
+@travel_router.patch("/{travel_id}/bookings/{booking_id}", response=BookingOut,
+                     summary="Change a booking (only the fields sent)")
+@api_requires(Perm.TRAVEL_MANAGE)
+def booking_update(request: HttpRequest, travel_id: UUID, booking_id: UUID,
+                   payload: BookingPatchIn) -> BookingOut:
+    actor = api_actor(request)
+    travel = selectors.travel_get(actor=actor, pk=travel_id)
+    booking = selectors.booking_get(actor=actor, travel=travel, pk=booking_id)
+    sent = payload.model_dump(exclude_unset=True)
+    tickets = sent.pop("ticket_ids", None)
+    # null clears a text or a time; a null kind of transport leaves it as it is.
+    values = {k: "" if v is None and k not in TIMES else v for k, v in sent.items()
+              if not (k == "mode" and v is None)}
+    services.booking_update(actor=actor, booking=booking,
+                            tickets=KEEP if tickets is None else tickets, **values)
+    return _booking_view(actor, travel, booking.pk)
+
+
+@travel_router.delete("/{travel_id}/bookings/{booking_id}", response={204: None},
+                      summary="Remove a booking (its tickets stay on the case)")
+@api_requires(Perm.TRAVEL_MANAGE)
+def booking_remove(request: HttpRequest, travel_id: UUID, booking_id: UUID) -> Status[None]:
+    actor = api_actor(request)
+    travel = selectors.travel_get(actor=actor, pk=travel_id)
+    services.booking_remove(actor=actor, booking=selectors.booking_get(
+        actor=actor, travel=travel, pk=booking_id))
+    return Status(204, None)
 
 
 # --- the outcomes board --------------------------------------------------------------------------

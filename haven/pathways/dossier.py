@@ -43,6 +43,7 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "missing": "MISSING",
         "none": "None recorded.",
         "documents_summary": "{present} of {total} present",
+        "ticked": "checked by hand",
         "empty": "—",
     },
     "ru": {
@@ -60,6 +61,7 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "missing": "ОТСУТСТВУЕТ",
         "none": "Нет записей.",
         "documents_summary": "В наличии {present} из {total}",
+        "ticked": "проверено вручную",
         "empty": "—",
     },
 }

@@ -8,10 +8,12 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from haven.cases.forms import BLANK, set_choices
+from haven.cases.models import member_labels
 from haven.pathways.models import (
     DOSSIER_FIELDS,
     ApplicantOutcome,
     ApplicationStatus,
+    BookingMode,
     DateKind,
     PathwayStatus,
     PathwayType,
@@ -21,6 +23,7 @@ from haven.pathways.models import (
 
 AS = ApplicationStatus
 DATE = forms.DateInput(attrs={"type": "date"})
+DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 
 
 def _date(label: Any, *, required: bool = False) -> forms.DateField:
@@ -60,29 +63,6 @@ class ApplicationStartForm(forms.Form):
         set_choices(self, "members", list(member_labels(members).items()))
 
 
-def member_label(member: Any) -> str:
-    """A member named by their place in the household, never by name (names are revealed
-    one at a time, audited, on the case page)."""
-    return str(member.get_relationship_display())
-
-
-def member_labels(members: Any) -> dict[str, str]:
-    """Labels of ``members`` by id, numbered where two share one ("Child 1", "Child 2")."""
-    rows = list(members)
-    counts: dict[str, int] = {}
-    for m in rows:
-        counts[member_label(m)] = counts.get(member_label(m), 0) + 1
-    seen: dict[str, int] = {}
-    out: dict[str, str] = {}
-    for m in rows:
-        label = member_label(m)
-        if counts[label] > 1:
-            seen[label] = seen.get(label, 0) + 1
-            label = f"{label} {seen[label]}"
-        out[str(m.pk)] = label
-    return out
-
-
 class TransitionForm(forms.Form):
     """The details of one move (``to``, given outside the form: it is the form's prefix).
     Fields that do not belong to the target are not shown and not passed to the service."""
@@ -102,14 +82,21 @@ class TransitionForm(forms.Form):
     valid_from = _date(_("Visa valid from"))
     valid_until = _date(_("Visa valid until"))
 
-    def __init__(self, *args: Any, details: Any = frozenset(), applicants: Any = (),
-                 **kwargs: Any) -> None:
+    def __init__(self, *args: Any, to: str = "", details: Any = frozenset(),
+                 applicants: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        applicants = list(applicants)
+        # Per-applicant outcomes only where there is more than one applicant to tell apart;
+        # an approval asks for refusal reasons only then too, and tucked away (``later``).
+        split = "outcomes" in details and len(applicants) > 1
         keep = {"on", *details}
+        if to == AS.APPROVED and not split:
+            keep.discard("refusal_reasons")
         for name in list(self.fields):
             if name not in keep:
                 del self.fields[name]
-        self.applicants = list(applicants) if "outcomes" in details else []
+        self.later = {"refusal_reasons"} & set(self.fields) if to == AS.APPROVED else set()
+        self.applicants = applicants if split else []
         choices = BLANK + [(o.value, o.label) for o in ApplicantOutcome
                            if o != ApplicantOutcome.PENDING]
         labels = member_labels(a.member for a in self.applicants)
@@ -118,6 +105,12 @@ class TransitionForm(forms.Form):
                 label=_("Outcome for %(who)s") % {"who": labels[str(applicant.member_id)]},
                 choices=choices, required=False,
                 help_text=_("Leave blank to take the decision's own outcome."))
+
+    def main_fields(self) -> list[Any]:
+        return [f for f in self.visible_fields() if f.name not in self.later]
+
+    def later_fields(self) -> list[Any]:
+        return [f for f in self.visible_fields() if f.name in self.later]
 
     def details(self) -> dict[str, Any]:
         """The cleaned details for the service: blank ones left out, outcomes gathered."""
@@ -130,6 +123,12 @@ class TransitionForm(forms.Form):
         if outcomes:
             out["outcomes"] = outcomes
         return out
+
+
+class ChecklistTickForm(forms.Form):
+    member = forms.UUIDField()
+    doc_type = forms.CharField(max_length=20)
+    done = forms.BooleanField(required=False)
 
 
 class ApplicationUpdateForm(forms.Form):
@@ -196,6 +195,29 @@ class TravelUpdateForm(forms.Form):
         if not with_route:
             for name in ("route", "transit_points", "escort"):
                 del self.fields[name]
+
+
+class BookingForm(forms.Form):
+    mode = forms.ChoiceField(label=_("Transport"), choices=BookingMode.choices)
+    carrier = forms.CharField(label=_("Carrier"), max_length=300, required=False)
+    number = forms.CharField(label=_("Flight or train number"), max_length=300, required=False)
+    departs_from = forms.CharField(label=_("From"), max_length=300, required=False)
+    departs_at = forms.DateTimeField(label=_("Departs (local time)"), required=False,
+                                     widget=DATETIME)
+    arrives_in = forms.CharField(label=_("To"), max_length=300, required=False)
+    arrives_at = forms.DateTimeField(label=_("Arrives (local time)"), required=False,
+                                     widget=DATETIME)
+    reference = forms.CharField(label=_("Booking reference"), max_length=300, required=False)
+
+
+class TicketForm(forms.Form):
+    person = forms.ChoiceField(label=_("Whose ticket"))
+
+    def __init__(self, *args: Any, members: Any = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        rows = list(members)
+        labels = member_labels(rows)
+        set_choices(self, "person", [(str(m.person_id), labels[str(m.pk)]) for m in rows])
 
 
 class ArrivalForm(forms.Form):

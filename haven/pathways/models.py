@@ -420,6 +420,74 @@ class Travel(BaseModel):
         return "cases.case", str(self.case_id)
 
 
+class BookingMode(models.TextChoices):
+    FLIGHT = "flight", _("Flight")
+    TRAIN = "train", _("Train")
+    BUS = "bus", _("Bus or coach")
+    FERRY = "ferry", _("Ferry")
+    CAR = "car", _("Car")
+    OTHER = "other", _("Other")
+
+
+class Booking(BaseModel):
+    """One leg booked for a journey: carrier, flight or train number, places and times, the
+    booking reference, and the ticket documents of its travellers.
+
+    Everything but the kind of transport is sealed under the case's key: a flight number and a
+    time say where the household will be, as the route does, so bookings are shown only with
+    the route (``policy.may_see_route``) and their reading is recorded with it. Times are kept
+    as ISO text inside the ciphertext (``YYYY-MM-DDTHH:MM``, local to the place), so no clear
+    column dates a departure; a journey has a handful of bookings, sorted after decryption.
+    """
+
+    travel = models.ForeignKey(Travel, on_delete=models.CASCADE, related_name="bookings")
+    mode = models.CharField(max_length=8, choices=BookingMode.choices,
+                            default=BookingMode.FLIGHT)
+    carrier = EncryptedTextField(_("carrier"))
+    number = EncryptedTextField(_("flight or train number"))
+    departs_from = EncryptedTextField(_("from"))
+    arrives_in = EncryptedTextField(_("to"))
+    departs_at = EncryptedTextField(_("departure time"))
+    arrives_at = EncryptedTextField(_("arrival time"))
+    reference = EncryptedTextField(_("booking reference"))
+    tickets = models.ManyToManyField("cases.Document", blank=True, related_name="+")
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"booking {self.pk}"
+
+    def keyring_owner(self) -> tuple[str, str]:
+        return "cases.case", str(self.travel.case_id)
+
+
+class TravelStep(BaseModel):
+    """One move of a journey and what it changed elsewhere — the case's status and priority,
+    placements ended, tasks closed or made, the arrival — so the move can be undone exactly.
+
+    ``effects`` holds ids and states only (never a name or a place); ``undone_at`` marks a step
+    taken back. Only the latest step of a journey that is not undone can be undone.
+    """
+
+    travel = models.ForeignKey(Travel, on_delete=models.CASCADE, related_name="steps")
+    from_status = models.CharField(max_length=16, choices=TravelStatus.choices)
+    to_status = models.CharField(max_length=16, choices=TravelStatus.choices)
+    actor = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    effects = models.JSONField(default=dict, blank=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+    undone_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+
+    class Meta:
+        ordering = ["created_at"]
+        indexes = [models.Index(fields=["travel", "undone_at", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status}"
+
+
 class StatusObtained(models.TextChoices):
     REFUGEE = "refugee", _("Refugee status")
     ASYLUM_SEEKER = "asylum_seeker", _("Asylum seeker (claim lodged)")
@@ -446,6 +514,28 @@ class Arrival(BaseModel):
 
     def keyring_owner(self) -> tuple[str, str]:
         return "cases.case", str(self.travel.case_id)
+
+
+# --- checklist ticks ----------------------------------------------------------------------------
+
+
+class ChecklistTick(BaseModel):
+    """A checklist item ticked by hand for one applicant (the document is held elsewhere, or
+    checked on paper): who ticked it and when. Unticking deletes the row; the audit log keeps
+    both."""
+
+    applicant = models.ForeignKey(ApplicationApplicant, on_delete=models.CASCADE,
+                                  related_name="ticks")
+    doc_type = models.CharField(max_length=20)
+    ticked_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [models.UniqueConstraint(fields=["applicant", "doc_type"],
+                                               name="one_tick_per_applicant_item")]
+
+    def __str__(self) -> str:
+        return f"tick {self.doc_type}"
 
 
 # --- dossier exports -----------------------------------------------------------------------------

@@ -11,14 +11,16 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Case as Choose
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from haven.access import policy
 from haven.access.permissions import Perm
@@ -29,9 +31,12 @@ from haven.cases.models import (
     Document,
     Member,
     PersonProfile,
+    Priority,
     Status,
+    Task,
     TaskOrigin,
     TaskStatus,
+    member_labels,
 )
 from haven.core.errors import NotFound
 from haven.keyring import keys
@@ -43,6 +48,8 @@ from haven.pathways.models import (
     ApplicationDate,
     ApplicationEvent,
     ApplicationStatus,
+    Booking,
+    ChecklistTick,
     Decision,
     DossierExport,
     DossierState,
@@ -51,6 +58,7 @@ from haven.pathways.models import (
     ReferrerKind,
     Travel,
     TravelStatus,
+    TravelStep,
 )
 from haven.pathways.nationality import nationality_codes
 
@@ -114,21 +122,52 @@ def application_history(application: Application) -> list[ApplicationEvent]:
 
 
 @dataclass
+class ChecklistCell:
+    """One checklist item for one applicant: done by their own document of the item's type
+    (``document_id``), or ticked by hand (``ticked_by``, ``ticked_at``), or missing."""
+
+    member_id: UUID
+    label: str
+    document_id: UUID | None = None
+    ticked_by: str = ""
+    ticked_by_id: UUID | None = None
+    ticked_at: datetime | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.document_id is not None or self.ticked_at is not None
+
+    @property
+    def source(self) -> str:
+        """document, hand or "" (missing)."""
+        return "document" if self.document_id else "hand" if self.ticked_at else ""
+
+
+@dataclass
 class ChecklistItem:
     doc_type: str
     label: str
     label_ru: str
     required: bool
-    done: bool
-    document_id: UUID | None = None
+    cells: list[ChecklistCell] = field(default_factory=list)
 
     def label_for(self, language: str) -> str:
         return self.label_ru if language == "ru" and self.label_ru else self.label
+
+    @property
+    def done(self) -> bool:
+        """Done for every applicant."""
+        return all(c.done for c in self.cells)
+
+    @property
+    def document_id(self) -> UUID | None:
+        return next((c.document_id for c in self.cells if c.document_id), None)
 
 
 @dataclass
 class Checklist:
     items: list[ChecklistItem]
+    applicants: list[tuple[UUID, str]] = field(default_factory=list)  # (member id, label)
 
     @property
     def missing(self) -> list[ChecklistItem]:
@@ -136,33 +175,54 @@ class Checklist:
 
     @property
     def percent(self) -> int:
-        """Share of required items done (of all items when none is required), rounded down."""
+        """Share of (applicant, required item) pairs done — of all items when none is
+        required — rounded down: one passport is half of a two-person application's
+        passports, not all of them."""
         counted = [i for i in self.items if i.required] or self.items
-        if not counted:
+        cells = [c for i in counted for c in i.cells]
+        if not cells:
             return 100
-        return 100 * sum(1 for i in counted if i.done) // len(counted)
+        return 100 * sum(1 for c in cells if c.done) // len(cells)
 
 
 def application_checklist(application: Application) -> Checklist:
-    """The pathway's document checklist against the case's documents.
+    """The pathway's document checklist, item by item and applicant by applicant.
 
-    An item is done when the case holds a document of its type that belongs to one of the
-    applicants or to no one in particular (a sponsor's letter). Read the application through
-    ``application_get`` first: this does not check access again.
+    An item is done for an applicant when that applicant's own document of its type is on the
+    case — made for no application in particular, or for this one — or when someone ticked it
+    by hand for them (``services.checklist_tick``: who and when). Read the application
+    through ``application_get`` first: this does not check access again.
     """
-    persons = list(application.applicants.values_list("member__person_id", flat=True))
+    applicants = list(application.applicants.select_related("member").order_by(
+        "-member__is_principal", "created_at"))
+    labels = member_labels(a.member for a in applicants)
     items = list(application.pathway.checklist)
     types = {item["doc_type"] for item in items}
-    held: dict[str, UUID] = {}
-    for doc_type, pk in (Document.objects.filter(case_id=application.case_id,
-                                                 doc_type__in=types)
-                         .filter(Q(person__isnull=True) | Q(person_id__in=persons))
-                         .order_by("-created_at").values_list("doc_type", "id")):
-        held.setdefault(doc_type, pk)
-    return Checklist([ChecklistItem(
-        doc_type=item["doc_type"], label=item["label"], label_ru=item.get("label_ru", ""),
-        required=bool(item.get("required", True)), done=item["doc_type"] in held,
-        document_id=held.get(item["doc_type"])) for item in items])
+    held: dict[tuple[Any, str], UUID] = {}
+    for person_id, doc_type, pk in (
+            Document.objects.filter(case_id=application.case_id, doc_type__in=types,
+                                    person_id__in=[a.member.person_id for a in applicants])
+            .filter(Q(application__isnull=True) | Q(application=application))
+            .order_by("-created_at").values_list("person_id", "doc_type", "id")):
+        held.setdefault((person_id, doc_type), pk)
+    ticks = {(t.applicant_id, t.doc_type): t for t in ChecklistTick.objects.filter(
+        applicant__in=applicants).select_related("ticked_by")}
+    out = []
+    for item in items:
+        cells = []
+        for a in applicants:
+            tick = ticks.get((a.pk, item["doc_type"]))
+            cells.append(ChecklistCell(
+                member_id=a.member_id, label=labels[str(a.member_id)],
+                document_id=held.get((a.member.person_id, item["doc_type"])),
+                ticked_by=tick.ticked_by.username if tick and tick.ticked_by else "",
+                ticked_by_id=tick.ticked_by_id if tick else None,
+                ticked_at=tick.created_at if tick else None))
+        out.append(ChecklistItem(doc_type=item["doc_type"], label=item["label"],
+                                 label_ru=item.get("label_ru", ""),
+                                 required=bool(item.get("required", True)), cells=cells))
+    return Checklist(out, applicants=[(a.member_id, labels[str(a.member_id)])
+                                      for a in applicants])
 
 
 def dossier_exports(*, actor: Any, state: str = DossierState.REQUESTED,
@@ -196,32 +256,112 @@ def travel_get(*, actor: Any, pk: UUID | str) -> Travel:
 
 
 @dataclass
+class BookingView:
+    """A booking, decrypted, with its tickets (ticket documents of travellers)."""
+
+    booking: Booking
+    mode: str
+    carrier: str
+    number: str
+    departs_from: str
+    arrives_in: str
+    departs_at: str
+    arrives_at: str
+    reference: str
+    tickets: list[Document]
+
+
+@dataclass
 class TravelRoute:
     route: str
     transit_points: str
     escort: str
+    bookings: list[BookingView] = field(default_factory=list)
+
+
+def _bookings(travel: Travel) -> list[BookingView]:
+    rows = list(Booking.objects.filter(travel=travel).prefetch_related("tickets"))
+    tickets = [t for b in rows for t in b.tickets.all()]
+    keys.prefetch([*rows, *tickets])
+    views = [BookingView(
+        booking=b, mode=b.mode, carrier=str(b.carrier), number=str(b.number),
+        departs_from=str(b.departs_from), arrives_in=str(b.arrives_in),
+        departs_at=str(b.departs_at), arrives_at=str(b.arrives_at), reference=str(b.reference),
+        tickets=sorted(b.tickets.all(), key=lambda d: d.created_at)) for b in rows]
+    # By departure (times are ISO text, so they sort as text), undated last, then as entered.
+    return sorted(views, key=lambda v: (not v.departs_at, v.departs_at, v.booking.created_at))
 
 
 def travel_route(*, actor: Any, travel: Travel) -> TravelRoute | None:
-    """A journey's route, transit points and escort, when ``policy.may_see_route`` allows
-    (None otherwise); every reading is recorded, as a person's details are."""
+    """A journey's route, transit points, escort and bookings (carrier, numbers, times,
+    references, tickets), when ``policy.may_see_route`` allows (None otherwise); every reading
+    is recorded, as a person's details are."""
     if not policy.may_see_route(actor, travel):
         return None
     keys.prefetch([travel])
     route = TravelRoute(route=str(travel.route), transit_points=str(travel.transit_points),
-                        escort=str(travel.escort))
+                        escort=str(travel.escort), bookings=_bookings(travel))
     with transaction.atomic():
         record(actor=actor, action="travel.route_viewed", object_type="travel",
                object_id=travel.pk, data={"case": str(travel.case_id)})
     return route
 
 
+def booking_get(*, actor: Any, travel: Travel, pk: UUID | str) -> Booking:
+    """A booking of a journey whose route the actor may see, or NotFound."""
+    booking = Booking.objects.filter(travel=travel, pk=pk).select_related("travel").first()
+    if booking is None or not policy.may_see_route(actor, travel):
+        raise NotFound("Not found.")
+    return booking
+
+
+def travel_last_step(*, actor: Any, travel: Travel) -> TravelStep | None:
+    """The move an undo would take back, for those who may manage the journey."""
+    if not policy.has_perm(actor, Perm.TRAVEL_MANAGE, travel):
+        return None
+    step = (TravelStep.objects.filter(travel=travel, undone_at=None)
+            .select_related("actor").order_by("-created_at").first())
+    return step if step is not None and step.to_status == travel.status else None
+
+
+def step_summary(step: TravelStep) -> list[str]:
+    """What a journey's move changed, in words for the person who made it (or will undo it)."""
+    effects = step.effects
+    out = []
+    walked = effects.get("case") or []
+    if walked:
+        out.append(_("The case moved from “%(from)s” to “%(to)s”.") % {
+            "from": Status(walked[0]).label, "to": Status(walked[-1]).label})
+    if effects.get("case_left"):
+        out.append(_("The case stayed “%(status)s”: change its status by hand if needed.") % {
+            "status": Status(effects["case_left"]).label})
+    placements = len(effects.get("placements") or [])
+    if placements:
+        out.append(ngettext("%(n)d shelter placement ended: the bed is free.",
+                            "%(n)d shelter placements ended: the beds are free.",
+                            placements) % {"n": placements})
+    closed = len(effects.get("closed") or [])
+    if closed:
+        out.append(ngettext("%(n)d task that no longer applies was closed.",
+                            "%(n)d tasks that no longer apply were closed.", closed) % {"n": closed})
+    if step.to_status == TravelStatus.DETAINED:
+        out.append(_("An emergency task, due today, went to the case's caseworker; "
+                     "coordinators see it among their emergencies."))
+    priority = effects.get("priority") or []
+    if priority:
+        out.append(_("The case's priority changed from “%(from)s” to “%(to)s”.") % {
+            "from": Priority(priority[0]).label, "to": Priority(priority[1]).label})
+    return out
+
+
 def case_arrival_offer(*, actor: Any, case: Case) -> bool:
     """Should the case page offer to move the case to "arrived"?
 
     Yes when the case may move there now (departed) and every member who travels with the
-    household is on a journey that arrived. Haven does not move the case by itself: the
-    caseworker confirms, and case transitions keep their own guards.
+    household is on a journey that arrived. The journey's arrival normally moved the case
+    already (``services.travel_transition``); this is for a case it had to leave alone (on
+    hold at the time, say), now departed again: the caseworker confirms, and case
+    transitions keep their own guards.
     """
     if case.status != Status.DEPARTED or not policy.has_perm(actor, Perm.TRAVEL_READ, case):
         return False
@@ -345,23 +485,34 @@ THIRD_COUNTRY_DOCS = (DocType.RESIDENCE_PROOF, DocType.TRAVEL_DOCUMENT)
 
 
 def _nationality_reason(pathway: Pathway, nationalities: list[set[str]]) -> tuple[int, Reason]:
+    """Nationality against the pathway's list. A member whose nationality is not recorded is
+    something to check, never a misfit: only a recorded nationality outside the list is."""
     wanted = set(pathway.nationalities)
     if not wanted:
         return 20, Reason(_("Open to any nationality"), "fit")
     needs = ", ".join(sorted(wanted))
+    n = len(nationalities)
     known = [codes for codes in nationalities if codes]
-    unknown = len(nationalities) - len(known)
+    unknown = n - len(known)
     fitting = sum(1 for codes in known if codes & wanted)
-    if known and fitting == len(nationalities):
+    misfits = len(known) - fitting
+    if fitting == n:
         return 30, Reason(_("Nationality fits for every applicant (needs %(codes)s)") % {
             "codes": needs}, "fit")
+    if not misfits:
+        if fitting:
+            return 10, Reason(_("Nationality fits for %(k)d of %(n)d members and is not "
+                                "recorded for %(u)d (needs %(codes)s)") % {
+                "k": fitting, "n": n, "u": unknown, "codes": needs}, "unknown")
+        return 0, Reason(_("Nationality not recorded for %(k)d of %(n)d members (needs "
+                           "%(codes)s)") % {"k": unknown, "n": n, "codes": needs}, "unknown")
     if fitting:
         return 10, Reason(_("Nationality fits for %(k)d of %(n)d members (needs %(codes)s)") % {
-            "k": fitting, "n": len(nationalities), "codes": needs}, "misfit")
+            "k": fitting, "n": n, "codes": needs}, "misfit")
     if unknown:
-        return 0, Reason(_("Nationality not recorded for %(k)d of %(n)d members (needs "
-                           "%(codes)s)") % {"k": unknown, "n": len(nationalities),
-                                            "codes": needs}, "unknown")
+        return 0, Reason(_("Nationality does not fit for %(k)d of %(n)d members and is not "
+                           "recorded for %(u)d (needs %(codes)s)") % {
+            "k": misfits, "n": n, "u": unknown, "codes": needs}, "misfit")
     return -40, Reason(_("No member has an eligible nationality (needs %(codes)s)") % {
         "codes": needs}, "misfit")
 
@@ -691,3 +842,63 @@ def application_dates_due(*, actor: Any, days: int = DUE_DAYS, limit: int = DUE_
     rows.sort(key=lambda d: (d.on, d.created_at))
     keys.prefetch(rows)
     return rows
+
+
+# --- emergencies ---------------------------------------------------------------------------------
+
+EMERGENCY_ROWS = 20
+
+
+@dataclass
+class Emergency:
+    """One open emergency task — a detention on a journey, a compromised shelter, or one a
+    person raised — with its case and, for a detention, the journey."""
+
+    task: Task
+    case: Case
+    kind: str  # "detention", "shelter" or "task"
+    overdue: bool
+    travel: Travel | None = None
+
+
+def emergencies_for(actor: Any, *, limit: int = EMERGENCY_ROWS) -> list[Emergency]:
+    """What is on fire for ``actor``: open emergency-priority tasks on cases they may see —
+    every one of the organization for a coordinator (``case:supervise``), for anyone else
+    those assigned to them or on a case assigned to them (a detention's task goes to the
+    case's caseworker). Detentions first, then the rest; within each, most overdue first,
+    then newest. Only the titles of the rows returned are decrypted.
+
+    For the start page of every role; a task closes (and leaves this list) when the
+    travellers are released, back, or arrived (``services.travel_transition``).
+    """
+    if not policy.has_perm(actor, Perm.TASK_READ):
+        return []
+    visible = Case.objects.visible_to(actor)
+    qs = Task.objects.filter(Exists(visible.filter(pk=OuterRef("case_id"))),
+                             status=TaskStatus.OPEN, priority=Priority.EMERGENCY)
+    if not policy.has_perm(actor, Perm.CASE_SUPERVISE):
+        qs = qs.filter(Q(assignee=actor) | Q(case__assigned_to=actor))
+    detention_first = Choose(When(origin=TaskOrigin.DETENTION, then=Value(0)), default=Value(1))
+    rows = list(qs.select_related("case", "assignee").annotate(rank=detention_first).order_by(
+        "rank", F("due").asc(nulls_last=True), "-created_at")[:limit])
+    keys.prefetch(rows)
+    journeys = _detention_journeys([t for t in rows if t.origin == TaskOrigin.DETENTION])
+    kinds = {TaskOrigin.DETENTION: "detention", TaskOrigin.SHELTER: "shelter"}
+    return [Emergency(task=t, case=t.case, kind=kinds.get(TaskOrigin(t.origin), "task"),
+                      overdue=t.is_overdue, travel=journeys.get(str(t.pk)))
+            for t in rows]
+
+
+def _detention_journeys(tasks: list[Task]) -> dict[str, Travel]:
+    """The journey whose detention made each task (from the journeys' steps)."""
+    if not tasks:
+        return {}
+    wanted = {str(t.pk) for t in tasks}
+    out: dict[str, Travel] = {}
+    for step in TravelStep.objects.filter(
+            travel__case_id__in={t.case_id for t in tasks}, to_status=TravelStatus.DETAINED,
+            undone_at=None).select_related("travel"):
+        for task_id in step.effects.get("created") or []:
+            if task_id in wanted:
+                out[task_id] = step.travel
+    return out

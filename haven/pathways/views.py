@@ -9,10 +9,12 @@ from urllib.parse import urlencode
 from uuid import UUID
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from haven.access import policy
@@ -21,12 +23,14 @@ from haven.access.permissions import Perm
 from haven.accounts.decorators import reauth_required
 from haven.accounts.services import SESSION_REAUTH_AT
 from haven.cases import selectors as case_selectors
-from haven.cases.models import Case, Member
+from haven.cases import services as case_services
+from haven.cases.models import Case, DocType, Member, member_labels
 from haven.cases.services._common import KEEP
 from haven.cases.views import _rebound_on_stale
+from haven.core.csrf import csrf_first_unless, csrf_protect, csrf_refusal
 from haven.core.errors import HavenError, NotFound, Stale, ValidationFailed
 from haven.core.forms import apply_error
-from haven.keyring import keys
+from haven.keyring import files, keys
 from haven.pathways import charts, selectors, services
 from haven.pathways import forms as pw_forms
 from haven.pathways.models import (
@@ -156,7 +160,7 @@ def _render_where(request: HttpRequest, case: Case, status: int = 200,
     return render(request, "pathways/where.html", {
         "case": case, "fits": fits, "travelling": travelling,
         "members": [(m, label) for m, label in zip(
-            members, pw_forms.member_labels(members).values(), strict=True)],
+            members, member_labels(members).values(), strict=True)],
         "follows": follows, "include_closed": include_closed, "bound": bound,
         "chosen": request.POST.getlist("members") if bound is not None else travelling,
         "may_create": policy.has_perm(user, Perm.APPLICATION_CREATE, case),
@@ -235,15 +239,47 @@ def case_panel(request: HttpRequest, case_id: UUID) -> HttpResponse:
 # --- applications --------------------------------------------------------------------------------
 
 
+def _transition_initial(application: Application, target: ApplicationStatus,
+                        dates: list[ApplicationDate]) -> dict[str, Any]:
+    """What the record already holds for a move to ``target``: the form starts from it (a
+    visa's validity saved earlier, the open interview date), so nothing is typed twice."""
+    def open_date(kind: str) -> ApplicationDate | None:
+        return next((d for d in dates if d.kind == kind and d.task is not None
+                     and d.task.status == "open"), None)
+
+    if target == AS.SUBMITTED:
+        return {"submitted_to": str(application.submitted_to),
+                "external_reference": str(application.external_reference)}
+    if target in (AS.INTERVIEW_SCHEDULED, AS.INFORMATION_REQUESTED):
+        kind, on, label = (("interview", "interview_on", "interview_label")
+                           if target == AS.INTERVIEW_SCHEDULED
+                           else ("deadline", "deadline", "deadline_label"))
+        entry = open_date(kind)
+        return {on: entry.on, label: str(entry.label)} if entry is not None else {}
+    if target in (AS.APPROVED, AS.REFUSED):
+        return {"refusal_reasons": str(application.refusal_reasons)}
+    if target == AS.VISA_ISSUED:
+        return {"valid_from": application.valid_from, "valid_until": application.valid_until}
+    return {}
+
+
+def _transition_form(application: Application, target: ApplicationStatus,
+                     applicants: list[Any], dates: list[ApplicationDate],
+                     data: Any = None) -> pw_forms.TransitionForm:
+    return pw_forms.TransitionForm(
+        data, prefix=target, to=target, details=DETAILS.get(target, frozenset()),
+        applicants=applicants,
+        initial=None if data is not None else _transition_initial(application, target, dates))
+
+
 def _transition_forms(application: Application, applicants: list[Any],
-                      bound: dict[str, pw_forms.TransitionForm]) -> list[dict[str, Any]]:
-    out = []
-    for target in application_targets(application.status):
-        form = bound.get(target) or pw_forms.TransitionForm(
-            prefix=target, details=DETAILS.get(target, frozenset()), applicants=applicants)
-        out.append({"to": target.value, "label": target.label, "form": form,
-                    "open": target in bound})
-    return out
+                      dates: list[ApplicationDate], bound: dict[str, pw_forms.TransitionForm],
+                      error: str = "") -> list[dict[str, Any]]:
+    return [{"to": target.value, "label": target.label,
+             "form": bound.get(target) or _transition_form(application, target, applicants,
+                                                           dates),
+             "open": target in bound, "error": error if target in bound else ""}
+            for target in application_targets(application.status)]
 
 
 def _application_context(request: HttpRequest, application: Application, **bound: Any
@@ -262,13 +298,17 @@ def _application_context(request: HttpRequest, application: Application, **bound
                if may["travel_read"] else [])
     exports = (list(selectors.dossier_exports(actor=user, state="", application=application))
                if may["dossier_request"] else [])
+    error = bound.pop("transition_error", "")
+    transitions = _transition_forms(application, applicants, dates,
+                                    bound.pop("transition_forms", {}), error)
     return {
         "application": application, "case": case, "applicants": applicants, "dates": dates,
         "may": may, "checklist": selectors.application_checklist(application),
         "history": selectors.application_history(application),
-        "transitions": _transition_forms(application, applicants,
-                                         bound.pop("transition_forms", {})),
-        "transition_error": bound.pop("transition_error", ""),
+        "transitions": transitions,
+        # A refusal for a step that is not offered here (the page was out of date) is shown
+        # above the steps.
+        "transition_error": "" if any(t["error"] for t in transitions) else error,
         "update_form": bound.pop("update_form", None) or pw_forms.ApplicationUpdateForm(initial={
             "submitted_to": str(application.submitted_to),
             "external_reference": str(application.external_reference),
@@ -308,31 +348,65 @@ def application_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
 @requires(Perm.APPLICATION_TRANSITION)
 @require_POST
 def application_transition(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """One move of the application. From htmx (the step's form posted in place), a refused
+    move answers with that step alone, open, with its errors; a done one sends the browser
+    to the application page."""
     application = _application(request, pk)
     to = request.POST.get("to", "")
     if to not in AS.values:
         messages.error(request, _("Unknown status."))
         return _to_application(application, "status")
-    applicants = list(application.applicants.select_related("member"))
-    form = pw_forms.TransitionForm(request.POST, prefix=to, details=DETAILS.get(AS(to),
-                                                                                 frozenset()),
-                                   applicants=applicants)
-    error = ""
+    target = AS(to)
+    applicants = list(application.applicants.select_related("member").order_by(
+        "-member__is_principal", "created_at"))
+    dates = list(ApplicationDate.objects.filter(application=application).select_related("task"))
+    form = _transition_form(application, target, applicants, dates, request.POST)
+    error, status = _("Check the details of this step."), 400
     if form.is_valid():
         try:
-            services.application_transition(actor=request.user, application=application, to=to,
-                                            on=form.cleaned_data.get("on"), **form.details())
+            services.application_transition(actor=request.user, application=application,
+                                            to=target, on=form.cleaned_data.get("on"),
+                                            **form.details())
         except HavenError as exc:
             apply_error(form, exc)
-            error = exc.message
+            error, status = exc.message, 409
         else:
             messages.success(request, _("Application moved to “%(status)s”.") % {
-                "status": AS(to).label})
+                "status": target.label})
+            if request.headers.get("HX-Request"):
+                return HttpResponse(status=204, headers={"HX-Redirect": reverse(
+                    "pathways:application", args=[application.pk])})
             return _to_application(application, "status")
     application.refresh_from_db()
-    return _render_application(request, application, status=409 if error else 400,
-                               transition_forms={AS(to): form},
-                               transition_error=error or _("Check the details of this step."))
+    if request.headers.get("HX-Request"):
+        # htmx swaps only successful answers: the step comes back open with its errors.
+        return render(request, "pathways/_transition.html", {
+            "application": application, "t": {"to": target.value, "label": target.label,
+                                              "form": form, "open": True, "error": error}})
+    return _render_application(request, application, status=status,
+                               transition_forms={target: form}, transition_error=error)
+
+
+@requires(Perm.APPLICATION_UPDATE)
+@require_POST
+def checklist_tick(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """Tick or untick one checklist item for one applicant (who and when are kept)."""
+    application = _application(request, pk)
+    form = pw_forms.ChecklistTickForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose an applicant and an item of the checklist."))
+        return _to_application(application, "checklist")
+    data = form.cleaned_data
+    try:
+        services.checklist_tick(actor=request.user, application=application,
+                                member=data["member"], doc_type=data["doc_type"],
+                                done=data["done"])
+    except HavenError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Checklist ticked.") if data["done"]
+                         else _("Tick removed."))
+    return _to_application(application, "checklist")
 
 
 @requires(Perm.APPLICATION_UPDATE)
@@ -534,6 +608,8 @@ def _travel_context(request: HttpRequest, travel: Travel, **bound: Any) -> dict[
     arrival = getattr(travel, "arrival", None) if travel.status == TS.ARRIVED else None
     if arrival is not None:
         keys.prefetch([arrival])
+    members = list(travel.members.order_by("-is_principal", "created_at"))
+    last_step = selectors.travel_last_step(actor=user, travel=travel)
     update_initial: dict[str, Any] = {"depart_on": travel.depart_on}
     if route is not None:
         update_initial.update(route=route.route, transit_points=route.transit_points,
@@ -541,7 +617,7 @@ def _travel_context(request: HttpRequest, travel: Travel, **bound: Any) -> dict[
     return {
         "travel": travel, "case": travel.case, "route": route,
         "may_see_route": policy.may_see_route(user, travel), "may_manage": may_manage,
-        "members": list(travel.members.order_by("-is_principal", "created_at")),
+        "members": members,
         "targets": [(t.value, t.label) for t in targets],
         "may_arrive": TS.ARRIVED in TRAVEL_TRANSITIONS[TS(travel.status)],
         "may_detain": TS.DETAINED in targets,
@@ -555,7 +631,20 @@ def _travel_context(request: HttpRequest, travel: Travel, **bound: Any) -> dict[
                 "country": travel.application.pathway.country.code
                 if travel.application_id and travel.application else ""}),
         "transition_error": bound.pop("transition_error", ""),
+        "last_step": last_step,
+        "last_summary": selectors.step_summary(last_step) if last_step is not None else [],
+        "booking_form": bound.pop("booking_form", None) or pw_forms.BookingForm(),
+        "bookings": [(b, pw_forms.BookingForm(prefix=str(b.booking.pk),
+                                              initial=_booking_initial(b)))
+                     for b in (route.bookings if route is not None else [])],
+        "ticket_form": pw_forms.TicketForm(members=members),
     }
+
+
+def _booking_initial(view: selectors.BookingView) -> dict[str, Any]:
+    return {name: getattr(view, name) for name in (
+        "mode", "carrier", "number", "departs_from", "arrives_in", "departs_at", "arrives_at",
+        "reference")}
 
 
 def _render_travel(request: HttpRequest, travel: Travel, status: int = 200, **bound: Any
@@ -607,23 +696,155 @@ def travel_transition(request: HttpRequest, pk: UUID) -> HttpResponse:
         form = pw_forms.ArrivalForm(request.POST, countries=_countries())
         if form.is_valid():
             try:
-                services.travel_transition(actor=request.user, travel=travel, to=to,
-                                           **form.cleaned_data)
+                step = services.travel_transition(actor=request.user, travel=travel, to=to,
+                                                  **form.cleaned_data)
             except HavenError as exc:
                 apply_error(form, exc)
             else:
-                messages.success(request, _("Arrival recorded."))
+                _moved(request, _("Arrival recorded."), step)
                 return _to_travel(travel)
         travel.refresh_from_db()
         return _render_travel(request, travel, status=400, arrival_form=form)
     try:
-        services.travel_transition(actor=request.user, travel=travel, to=to)
+        step = services.travel_transition(actor=request.user, travel=travel, to=to)
     except HavenError as exc:
         travel.refresh_from_db()
         return _render_travel(request, travel, status=409 if exc.status == 409 else 400,
                               transition_error=exc.message)
-    messages.success(request, _("Journey moved to “%(status)s”.") % {"status": TS(to).label})
+    _moved(request, _("Journey moved to “%(status)s”.") % {"status": TS(to).label}, step)
     return _to_travel(travel)
+
+
+def _moved(request: HttpRequest, done: str, step: Any) -> None:
+    """The move, and what it changed elsewhere: the person sees at once that the case, the
+    beds and the tasks followed."""
+    messages.success(request, " ".join([done, *selectors.step_summary(step)]))
+
+
+@requires(Perm.TRAVEL_MANAGE)
+@require_POST
+def travel_undo(request: HttpRequest, pk: UUID) -> HttpResponse:
+    """Take back the journey's latest move ("arrival recorded by mistake")."""
+    travel = _travel(request, pk)
+    try:
+        step = services.travel_undo(actor=request.user, travel=travel)
+    except HavenError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Undone: the journey is “%(status)s” again, and what the "
+                                    "move changed is put back.") % {
+            "status": TS(step.from_status).label})
+    return _to_travel(travel)
+
+
+def _to_bookings(travel: Travel) -> HttpResponseRedirect:
+    return HttpResponseRedirect(reverse("pathways:travel", args=[travel.pk])
+                                + "?show=route#bookings")
+
+
+@requires(Perm.TRAVEL_MANAGE)
+@require_POST
+def booking_add(request: HttpRequest, pk: UUID) -> HttpResponse:
+    travel = _travel(request, pk)
+    form = pw_forms.BookingForm(request.POST)
+    if form.is_valid():
+        try:
+            services.booking_add(actor=request.user, travel=travel, **form.cleaned_data)
+        except HavenError as exc:
+            apply_error(form, exc)
+        else:
+            messages.success(request, _("Booking added."))
+            return _to_bookings(travel)
+    return _render_travel(request, travel, status=400, booking_form=form, show_route=True)
+
+
+@requires(Perm.TRAVEL_MANAGE)
+@require_POST
+def booking_edit(request: HttpRequest, pk: UUID, booking_id: UUID) -> HttpResponse:
+    """Change a booking (its own form, prefixed with its id), or remove it (``remove``)."""
+    travel = _travel(request, pk)
+    try:
+        booking = selectors.booking_get(actor=request.user, travel=travel, pk=booking_id)
+    except NotFound:
+        raise Http404 from None
+    if request.POST.get("remove"):
+        try:
+            services.booking_remove(actor=request.user, booking=booking)
+        except HavenError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Booking removed."))
+        return _to_bookings(travel)
+    form = pw_forms.BookingForm(request.POST, prefix=str(booking.pk))
+    if form.is_valid():
+        try:
+            services.booking_update(actor=request.user, booking=booking, **form.cleaned_data)
+        except HavenError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("Booking saved."))
+    else:
+        messages.error(request, _("The booking's details are not valid: see fields."))
+    return _to_bookings(travel)
+
+
+def _may_manage_travel(request: HttpRequest) -> bool:
+    return bool(request.user.is_authenticated
+                and policy.has_perm(request.user, Perm.TRAVEL_MANAGE))
+
+
+@csrf_exempt  # CSRF is checked below, after the encrypting upload handler is installed (as
+@csrf_first_unless(_may_manage_travel)  # for case documents), or first when it cannot go on
+@requires(Perm.TRAVEL_MANAGE)
+@require_POST
+def booking_ticket(request: HttpRequest, pk: UUID, booking_id: UUID) -> HttpResponse:
+    """Attach a traveller's ticket to a booking: the file is sealed under the case's key as
+    it streams in and becomes that person's ticket document."""
+    try:
+        travel, booking = _managed_booking(request, pk, booking_id)
+    except NotFound:
+        refused = csrf_refusal(request)
+        if refused is not None:
+            return refused
+        raise Http404 from None
+    case = travel.case
+    handler = files.EncryptingUploadHandler(request, data_key=keys.data_key_for(case),
+                                            owner=case.keyring_owner())
+    request.upload_handlers = [handler]
+    return _ticket_store(request, travel, booking, handler)
+
+
+def _managed_booking(request: HttpRequest, pk: UUID, booking_id: UUID) -> tuple[Travel, Any]:
+    travel = selectors.travel_get(actor=request.user, pk=pk)
+    booking = selectors.booking_get(actor=request.user, travel=travel, pk=booking_id)
+    if not policy.has_perm(request.user, Perm.TRAVEL_MANAGE, travel):
+        raise NotFound(_("Not found."))
+    return travel, booking
+
+
+@csrf_protect
+def _ticket_store(request: HttpRequest, travel: Travel, booking: Any,
+                  handler: files.EncryptingUploadHandler) -> HttpResponse:
+    uploads = [u for u in request.FILES.getlist("file") if isinstance(u, files.EncryptedUpload)]
+    form = pw_forms.TicketForm(request.POST, members=travel.members.all())
+    try:
+        if len(uploads) != 1:
+            raise ValidationFailed(_("Choose exactly one file."))
+        if not form.is_valid():
+            raise ValidationFailed(_("Say whose ticket this is."))
+        member = case_selectors.member_get(actor=request.user, case=travel.case,
+                                             person_id=form.cleaned_data["person"])
+        with transaction.atomic():
+            document = case_services.document_attach(
+                actor=request.user, case=travel.case, upload=uploads[0], person=member.person,
+                doc_type=DocType.TICKET)
+            services.booking_ticket_add(actor=request.user, booking=booking, document=document)
+    except HavenError as exc:
+        handler.abort()
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Ticket stored, encrypted."))
+    return _to_bookings(travel)
 
 
 # --- outcomes ------------------------------------------------------------------------------------

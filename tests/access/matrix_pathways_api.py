@@ -28,6 +28,7 @@ PATHWAYS_API: dict[str, Access] = {
     "POST /api/v1/applications/<application_id>/transition": _perm(Perm.APPLICATION_TRANSITION),
     "POST /api/v1/applications/<application_id>/dates": _perm(Perm.APPLICATION_UPDATE),
     "GET /api/v1/applications/<application_id>/history": _perm(Perm.APPLICATION_READ),
+    "POST /api/v1/applications/<application_id>/checklist": _perm(Perm.APPLICATION_UPDATE),
     "GET /api/v1/dossiers": _perm(Perm.DOSSIER_REQUEST),
     "POST /api/v1/dossiers": _perm(Perm.DOSSIER_REQUEST),
     "POST /api/v1/dossiers/<dossier_id>/approve": _perm(Perm.DOSSIER_APPROVE),
@@ -37,5 +38,9 @@ PATHWAYS_API: dict[str, Access] = {
     "GET /api/v1/travel/<travel_id>": _perm(Perm.TRAVEL_READ),
     "PATCH /api/v1/travel/<travel_id>": _perm(Perm.TRAVEL_MANAGE),
     "POST /api/v1/travel/<travel_id>/transition": _perm(Perm.TRAVEL_MANAGE),
+    "POST /api/v1/travel/<travel_id>/undo": _perm(Perm.TRAVEL_MANAGE),
+    "POST /api/v1/travel/<travel_id>/bookings": _perm(Perm.TRAVEL_MANAGE),
+    "PATCH /api/v1/travel/<travel_id>/bookings/<booking_id>": _perm(Perm.TRAVEL_MANAGE),
+    "DELETE /api/v1/travel/<travel_id>/bookings/<booking_id>": _perm(Perm.TRAVEL_MANAGE),
     "GET /api/v1/outcomes": _perm(Perm.OUTCOMES_READ),
 }

@@ -28,6 +28,8 @@ PATHWAYS_PAGES: dict[str, Access] = {
     "/pathways/applications/<uuid:pk>/update/": _perm(Perm.APPLICATION_UPDATE),
     "/pathways/applications/<uuid:pk>/dates/": _perm(Perm.APPLICATION_UPDATE),
     "/pathways/applications/<uuid:pk>/dossier/": _perm(Perm.DOSSIER_REQUEST),
+    # Ticking a checklist item by hand changes the application's record, like its dates.
+    "/pathways/applications/<uuid:pk>/checklist/": _perm(Perm.APPLICATION_UPDATE),
     # Dossiers: coordinators decide and download (the download re-authenticates).
     "/pathways/dossiers/": _perm(Perm.DOSSIER_APPROVE),
     "/pathways/dossiers/<uuid:pk>/decide/": _perm(Perm.DOSSIER_APPROVE),
@@ -35,4 +37,11 @@ PATHWAYS_PAGES: dict[str, Access] = {
     "/pathways/travel/<uuid:pk>/": _perm(Perm.TRAVEL_READ),
     "/pathways/travel/<uuid:pk>/update/": _perm(Perm.TRAVEL_MANAGE),
     "/pathways/travel/<uuid:pk>/transition/": _perm(Perm.TRAVEL_MANAGE),
+    # Undoing a move and the bookings (which the service also limits to those who may see
+    # the route) belong to whoever runs the journey.
+    "/pathways/travel/<uuid:pk>/undo/": _perm(Perm.TRAVEL_MANAGE),
+    "/pathways/travel/<uuid:pk>/bookings/": _perm(Perm.TRAVEL_MANAGE),
+    "/pathways/travel/<uuid:pk>/bookings/<uuid:booking_id>/": _perm(Perm.TRAVEL_MANAGE),
+    "/pathways/travel/<uuid:pk>/bookings/<uuid:booking_id>/tickets/": _perm(
+        Perm.TRAVEL_MANAGE),
 }

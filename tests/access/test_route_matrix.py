@@ -135,6 +135,10 @@ EXPECTED: dict[str, Access] = {
     "POST /api/v1/cases/<case_id>/placements": perm(Perm.PLACEMENT_MANAGE),
     "POST /api/v1/cases/<case_id>/placements/<placement_id>/transition": perm(
         Perm.PLACEMENT_MANAGE),
+    "POST /api/v1/cases/<case_id>/placements/group": perm(Perm.PLACEMENT_MANAGE),
+    "GET /api/v1/cases/<case_id>/documents": perm(Perm.DOCUMENT_READ),
+    "POST /api/v1/cases/<case_id>/documents": perm(Perm.DOCUMENT_UPLOAD),
+    "GET /api/v1/cases/<case_id>/documents/<document_id>": perm(Perm.DOCUMENT_READ),
     "POST /api/v1/cases/<case_id>/risk": perm(Perm.RISK_ASSESS),
     "POST /api/v1/cases/<case_id>/transition": perm(Perm.CASE_TRANSITION),
     "POST /api/v1/cases/<case_id>/verification": perm(Perm.VERIFICATION_REQUEST),

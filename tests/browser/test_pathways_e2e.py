@@ -40,15 +40,37 @@ def required_documents(slug: str) -> list[str]:
     return [item["doc_type"] for item in pathway["checklist"] if item.get("required")]
 
 
+def upload_required_documents(page: Page, case_url: str) -> None:
+    """Upload, on the case page, a document of each type the pathway requires, as the
+    principal's (the upload form's first person)."""
+    page.goto(case_url)
+    upload = form(page, "/documents/")
+    for doc_type in required_documents(PATHWAY):
+        page.select_option(f"{upload} [name=doc_type]", doc_type)
+        page.set_input_files(f"{upload} input[type=file]", files=[{
+            "name": f"{doc_type}.pdf", "mimeType": "application/pdf",
+            "buffer": b"%PDF-1.4\n% scanned " + doc_type.encode() + b"\n"}])
+        page.click(f"{upload} button[type=submit]")
+        expect(page.locator("#documents")).to_contain_text(f"{doc_type}.pdf")
+
+
 def arrived_on_board(page: Page) -> int:
     page.goto("/pathways/outcomes/")
     cell = page.locator(f"tr[data-pathway='{PATHWAY}'] td[data-stage=arrived]")
     return int(cell.first.inner_text()) if cell.count() else 0
 
 
-def move(page: Page, to: str, fill: dict[str, str] | None = None) -> None:
-    """Submit the application page's form for the move to ``to`` (data-to), after filling it."""
+def open_step(page: Page, to: str) -> str:
+    """Open the application page's disclosure of the move to ``to``; its form's selector."""
+    page.click(f"details[data-step={to}] > summary")
     step = f"form.transition[data-to={to}]"
+    expect(page.locator(step)).to_be_visible()
+    return step
+
+
+def move(page: Page, to: str, fill: dict[str, str] | None = None) -> None:
+    """Open the step to ``to``, fill its form and confirm it."""
+    step = open_step(page, to)
     for name, value in (fill or {}).items():
         page.fill(f"{step} [name$='{name}']", value)
     page.click(f"{step} button[type=submit]")
@@ -56,11 +78,11 @@ def move(page: Page, to: str, fill: dict[str, str] | None = None) -> None:
 
 
 def verified_household(operator: Page, verifier: Page, coordinator: Page,
-                       caseworker: Page) -> str:
+                       caseworker: Page, *, name: str = NAME, spouse: bool = True) -> str:
     """A case opened, verified, approved and assigned to the caseworker, active, with a
-    spouse who travels too; its URL."""
+    spouse who travels too (unless ``spouse`` is false); its URL."""
     operator.goto("/cases/new/")
-    operator.fill("#id_legal_name", NAME)
+    operator.fill("#id_legal_name", name)
     operator.fill("#id_phone", "+7 928 000 33 44")
     operator.click("button[type=submit].primary")
     expect(operator.locator("h1")).to_have_text(re.compile(r"^HV-"))
@@ -85,6 +107,8 @@ def verified_household(operator: Page, verifier: Page, coordinator: Page,
     caseworker.select_option(f"{form(caseworker, '/transition/')} select[name=to]", "active")
     caseworker.click(f"{form(caseworker, '/transition/')} button[type=submit]")
     expect(caseworker.locator("[data-status=active]").first).to_be_visible()
+    if not spouse:
+        return case_url
     caseworker.locator("#people summary", has_text="Add a household member").click()
     members = form(caseworker, "/members/")
     caseworker.fill(f"{members} [name=legal_name]", SPOUSE)
@@ -117,17 +141,18 @@ def test_from_where_to_apply_to_arrival(unsealed_server: Server, new_page: Calla
     expect(caseworker.locator("[data-testid=checklist-percent]")).to_have_text("0 %")
 
     # The checklist: upload each required document on the case page.
-    caseworker.goto(case_url)
-    upload = form(caseworker, "/documents/")
-    for doc_type in required_documents(PATHWAY):
-        caseworker.select_option(f"{upload} [name=doc_type]", doc_type)
-        caseworker.set_input_files(f"{upload} input[type=file]", files=[{
-            "name": f"{doc_type}.pdf", "mimeType": "application/pdf",
-            "buffer": b"%PDF-1.4\n% scanned " + doc_type.encode() + b"\n"}])
-        caseworker.click(f"{upload} button[type=submit]")
-        expect(caseworker.locator("#documents")).to_contain_text(f"{doc_type}.pdf")
+    upload_required_documents(caseworker, case_url)
     caseworker.goto(application_url)
+    # The principal's documents are half of what two applicants need: the spouse's papers are
+    # held elsewhere, so the caseworker ticks them by hand.
+    expect(caseworker.locator("[data-testid=checklist-percent]")).to_have_text("50 %")
+    for doc_type in required_documents(PATHWAY):
+        caseworker.locator(f"tr[data-doc-type={doc_type}] td[data-done=no] button",
+                           has_text="tick by hand").first.click()
+        expect(caseworker.locator(f"tr[data-doc-type={doc_type}]")).to_have_attribute(
+            "data-done", "yes")
     expect(caseworker.locator("[data-testid=checklist-percent]")).to_have_text("100 %")
+    expect(caseworker.locator("table.checklist")).to_contain_text("by caseworker")
     move(caseworker, "collecting_documents")
     move(caseworker, "ready_for_review")
     screenshot(caseworker, "pathways-01-checklist-complete")
@@ -162,7 +187,7 @@ def test_from_where_to_apply_to_arrival(unsealed_server: Server, new_page: Calla
     caseworker.goto(application_url)
     move(caseworker, "submitted", {"submitted_to": "Embassy of Lithuania, Tbilisi",
                                    "external_reference": "LT-2026-0042"})
-    step = "form.transition[data-to=approved]"
+    step = open_step(caseworker, "approved")
     caseworker.locator(step).get_by_label("Outcome for Spouse").select_option("refused")
     caseworker.click(f"{step} button[type=submit]")
     expect(caseworker.locator("[data-testid=decision]")).to_be_visible()

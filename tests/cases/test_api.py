@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -11,6 +12,7 @@ from django.utils import timezone
 from haven.audit.models import AuditEvent
 from haven.cases import services
 from haven.cases.models import Case, SharedField, Status
+from haven.housing import services as housing_services
 from tests.accounts.helpers import api_reauthenticate
 
 Api = Callable[[Any], Client]
@@ -264,3 +266,55 @@ def test_an_operator_sees_what_following_up_needs(assigned: Case, operator: Any,
     full = api(caseworker).get(f"/api/v1/cases/{assigned.pk}").json()
     assert full["risk_level"] == "imminent"
     assert [m["confidential"] for m in full["members"]] == [[], ["sogi"]]
+
+
+def test_documents_belong_to_people_over_the_api(assigned: Case, *, caseworker: Any,
+                                                  coordinator: Any, verifier: Any,
+                                                  api: Api, data_dir: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    cw = api(caseworker)
+    person = assigned.members.get().person
+    url = f"/api/v1/cases/{assigned.pk}/documents"
+    stranger = services.case_open(actor=coordinator, legal_name="Иван").members.get().person
+    for query in (f"?doc_type=passport&person_id={stranger.pk}",
+                  f"?doc_type=passport&person_id={person.pk}&application_id={uuid.uuid4()}"):
+        refused = cw.post(url + query, {"file": SimpleUploadedFile("p.pdf", b"%PDF x")})
+        assert refused.status_code == 400
+    assert not list((data_dir / "files").glob("*.hvf"))
+    made = cw.post(f"{url}?doc_type=ticket&person_id={person.pk}",
+                   {"file": SimpleUploadedFile("boarding.pdf", b"%PDF boarding")})
+    assert made.status_code == 201, made.content
+    doc = made.json()
+    assert (doc["person_id"], doc["doc_type"], doc["application_id"]) == (
+        str(person.pk), "ticket", None)
+    assert [d["id"] for d in cw.get(url).json()] == [doc["id"]]
+    download = cw.get(f"{url}/{doc['id']}")
+    assert b"".join(download.streaming_content) == b"%PDF boarding"  # type: ignore[attr-defined]
+    # A verifier of the case reads its documents, but not its tickets.
+    assert api(verifier).get(url).json() == []
+    assert api(verifier).get(f"{url}/{doc['id']}").status_code == 404
+
+
+def test_a_household_is_placed_in_one_call(assigned: Case, caseworker: Any, coordinator: Any,
+                                           api: Api) -> None:
+    from haven.housing.models import Placement
+
+    cw = api(caseworker)
+    child = cw.post(f"/api/v1/cases/{assigned.pk}/members",
+                    {"legal_name": "Child", "relationship": "child"}, content_type=JSON).json()
+    persons = [str(assigned.members.get(is_principal=True).person_id), child["person_id"]]
+    small = housing_services.shelter_create(actor=coordinator, code_name="Small", capacity=1,
+                                            address="x")
+    big = housing_services.shelter_create(actor=coordinator, code_name="Big", capacity=4,
+                                          address="y")
+    url = f"/api/v1/cases/{assigned.pk}/placements/group"
+    full = cw.post(url, {"person_ids": persons, "shelter_id": str(small.pk)},
+                   content_type=JSON)
+    assert full.status_code == 409
+    assert "nobody was placed" in full.json()["detail"]
+    assert not Placement.objects.exists()
+    placed = cw.post(url, {"person_ids": persons, "shelter_id": str(big.pk)},
+                     content_type=JSON)
+    assert placed.status_code == 201, placed.content
+    assert sorted(p["person_id"] for p in placed.json()) == sorted(persons)

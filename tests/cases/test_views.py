@@ -244,15 +244,57 @@ def test_document_upload_and_download_encrypted(assigned: Case, caseworker: Any,
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     client = login(caseworker)
+    person = assigned.members.get().person
     upload = SimpleUploadedFile("passport.pdf", b"%PDF secret passport", "application/pdf")
-    response = client.post(url(assigned, "documents/"), {"doc_type": "passport", "file": upload})
+    response = client.post(url(assigned, "documents/"), {"doc_type": "passport", "file": upload,
+                                                         "person": str(person.pk)})
     assert response.status_code == 302
     doc = assigned.documents.get()
+    assert (doc.person, doc.application) == (person, None)
     stored = (data_dir / "files" / f"{doc.pk}.hvf").read_bytes()
     assert b"secret passport" not in stored
     download = client.get(url(assigned, f"documents/{doc.pk}/"))
     assert b"".join(download.streaming_content) == b"%PDF secret passport"  # type: ignore[attr-defined]
     assert AuditEvent.objects.filter(action="document.downloaded").count() == 1
+
+
+def test_a_document_is_a_persons_and_may_be_made_for_an_application(
+        assigned: Case, caseworker: Any, coordinator: Any, login: Login, data_dir: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from haven.pathways import loader
+    from haven.pathways import services as pathway_services
+    from haven.pathways.models import Pathway
+
+    loader.load_reference_data()
+    application = pathway_services.application_create(actor=caseworker, case=assigned,
+                                                      pathway=Pathway.objects.first())
+    spouse = services.member_add(actor=caseworker, case=assigned, legal_name="Зарема",
+                                 relationship="spouse")
+    stranger = services.case_open(actor=coordinator, legal_name="Иван").members.get().person
+    client = login(caseworker)
+    page = client.get(url(assigned)).content.decode()
+    assert 'name="person"' in page
+    assert f'<option value="{spouse.person_id}">Spouse</option>' in page
+    assert f'<option value="{application.pk}">' in page
+
+    def upload(**fields: str) -> Any:
+        return client.post(url(assigned, "documents/"), {
+            "doc_type": "application_form", **fields,
+            "file": SimpleUploadedFile("form.pdf", b"%PDF form", "application/pdf")})
+
+    for refused in ({}, {"person": str(stranger.pk)}):
+        response = upload(**refused)
+        assert response.status_code == 302
+        assert not assigned.documents.exists()
+        assert not list((data_dir / "files").glob("*.hvf"))  # the sealed file is removed
+    upload(person=str(spouse.person_id), application=str(application.pk))
+    doc = assigned.documents.get()
+    assert (doc.person_id, doc.application_id) == (spouse.person_id, application.pk)
+    audit = AuditEvent.objects.get(action="document.added")
+    assert audit.data["person"] == str(spouse.person_id)
+    assert audit.data["application"] == str(application.pk)
+    assert "Spouse" in client.get(url(assigned)).content.decode().split('id="documents"')[1]
 
 
 def test_document_upload_passes_the_csrf_check_of_a_no_referrer_browser(
@@ -271,6 +313,7 @@ def test_document_upload_passes_the_csrf_check_of_a_no_referrer_browser(
         upload = SimpleUploadedFile("passport.pdf", b"%PDF passport", "application/pdf")
         response = client.post(url(assigned, "documents/"),
                                {"doc_type": "passport", "file": upload,
+                                "person": str(assigned.members.get().person_id),
                                 "csrfmiddlewaretoken": token},
                                headers={"Origin": "null", "Sec-Fetch-Site": site})
         return response.status_code

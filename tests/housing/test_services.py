@@ -153,3 +153,47 @@ def test_board_counts_and_residents_scoped(assigned: Case, caseworker: Any,
     assert len(selectors.shelter_residents(actor=caseworker, shelter=shelter)) == 1
     assert selectors.shelter_residents(actor=other_caseworker, shelter=shelter) == []
     assert list(selectors.shelter_board(actor=outsider)) == []
+
+
+def test_a_household_is_placed_together_or_not_at_all(assigned: Case, caseworker: Any,
+                                                      shelter: Shelter) -> None:
+    people = _household(assigned, caseworker, 2)  # three people, two beds
+    with pytest.raises(Conflict, match="2 free places for the 3 people chosen"):
+        services.placements_create(actor=caseworker, case=assigned, persons=people,
+                                   shelter=shelter)
+    assert not Placement.objects.exists()
+    assert not AuditEvent.objects.filter(action="placement.created").exists()
+    placed = services.placements_create(actor=caseworker, case=assigned, persons=people[:2],
+                                        shelter=shelter, planned_in=None)
+    assert [p.person for p in placed] == people[:2]
+    assert services.occupancy(shelter) == 2
+    assert AuditEvent.objects.filter(action="placement.created").count() == 2
+    with pytest.raises(Conflict, match="already has a planned or current placement"):
+        services.placements_create(actor=caseworker, case=assigned, persons=people[:1],
+                                   shelter=shelter)
+    with pytest.raises(ValidationFailed):
+        services.placements_create(actor=caseworker, case=assigned, persons=[],
+                                   shelter=shelter)
+
+
+def test_a_placement_ended_by_mistake_is_restored_only_to_a_free_bed(
+        assigned: Case, caseworker: Any, coordinator: Any, shelter: Shelter) -> None:
+    people = _household(assigned, caseworker, 1)
+    first, second = services.placements_create(actor=caseworker, case=assigned,
+                                               persons=people, shelter=shelter)
+    for placement in (first, second):
+        services.placement_transition(actor=caseworker, placement=placement,
+                                      to=PlacementStatus.ENDED, end_reason=EndReason.DEPARTED)
+    other = case_services.case_open(actor=coordinator, legal_name="Иван")
+    services.placement_create(actor=coordinator, case=other, person=other.members.get().person,
+                              shelter=shelter)
+    assert services.placement_restore(actor=caseworker, placement=first,
+                                      to=PlacementStatus.ACTIVE)
+    assert (first.status, first.moved_out, first.end_reason) == (PlacementStatus.ACTIVE,
+                                                                 None, "")
+    assert not services.placement_restore(actor=caseworker, placement=second,
+                                          to=PlacementStatus.PLANNED)
+    second.refresh_from_db()
+    assert second.status == PlacementStatus.ENDED
+    event = AuditEvent.objects.get(action="placement.restored")
+    assert event.data == {"case": str(assigned.pk), "to": "active", "end_reason": "departed"}

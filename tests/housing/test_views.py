@@ -46,3 +46,28 @@ def test_compromise_from_the_page(unsealed: list[str], coordinator: Any, login: 
     login(coordinator).post(f"/shelters/{shelter.pk}/transition/", {"to": "compromised"})
     shelter.refresh_from_db()
     assert shelter.status == "compromised"
+
+
+def test_a_household_is_placed_from_one_form(assigned: Any, caseworker: Any, coordinator: Any,
+                                             login: Login) -> None:
+    from haven.cases import services as case_services
+    from haven.housing.models import Placement
+
+    spouse = case_services.member_add(actor=caseworker, case=assigned, legal_name="Зарема",
+                                      relationship="spouse")
+    principal = assigned.members.get(is_principal=True)
+    shelter = services.shelter_create(actor=coordinator, code_name="Birch", capacity=3,
+                                      address="secret street 1")
+    client = login(caseworker)
+    form = client.get(f"/cases/{assigned.pk}/placements/new/").content.decode()
+    # The household is checked to start with, each named by their place in it.
+    assert (f'name="person" value="{spouse.person_id}" id="id_person_1" checked>\n Spouse'
+            '</label>') in form
+    assert str(principal.person_id)[:8] + ")" not in form  # no internal ids as labels
+    response = client.post(f"/cases/{assigned.pk}/placements/", {
+        "person": [str(principal.person_id), str(spouse.person_id)],
+        "shelter": str(shelter.pk)}, follow=True)
+    assert response.status_code == 200
+    assert "2 placements planned." in response.content.decode()
+    assert {p.person_id for p in Placement.objects.all()} == {principal.person_id,
+                                                              spouse.person_id}

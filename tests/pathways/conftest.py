@@ -32,11 +32,16 @@ def reference(db: None) -> dict[str, Pathway]:
     return {p.slug: p for p in Pathway.objects.select_related("country")}
 
 
-def add_document(case: Case, actor: Any, doc_type: str, person: Any = None) -> Document:
+def add_document(case: Case, actor: Any, doc_type: str, person: Any = None,
+                 application: Any = None) -> Document:
+    """A document of ``person`` (default: the case's principal) on ``case``."""
+    if person is None:
+        person = Member.objects.get(case=case, is_principal=True).person
     upload = files.EncryptedUpload(file_id=uuid.uuid4(), name=f"{doc_type}.pdf",
                                    content_type="application/pdf", size=10)
+    made_for = {"application": application} if application is not None else {}
     return case_services.document_attach(actor=actor, case=case, upload=upload,
-                                         doc_type=doc_type, person=person)
+                                         doc_type=doc_type, person=person, **made_for)
 
 
 @pytest.fixture

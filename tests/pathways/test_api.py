@@ -182,11 +182,16 @@ def test_application_create_list_detail_and_history(reference: dict[str, Pathway
     assert body["case_number"] == household.number
     assert len(body["applicants"]) == 2
     assert {a["outcome"] for a in body["applicants"]} == {"pending"}
-    # The principal's passport is on file; the evidence is not.
+    # The principal's passport is on file, the spouse's is not; nobody's evidence is.
     items = {i["doc_type"]: i for i in body["checklist"]["items"]}
-    assert items["passport"]["done"] is True
+    principal = Member.objects.get(case=household, is_principal=True)
+    cells = {c["member_id"]: c for c in items["passport"]["applicants"]}
+    assert cells[str(principal.pk)]["done"] is True
+    assert cells[str(principal.pk)]["source"] == "document"
+    assert [c["done"] for c in cells.values()].count(True) == 1
+    assert items["passport"]["done"] is False
     assert items["evidence"]["done"] is False
-    assert body["checklist"]["percent"] == 50
+    assert body["checklist"]["percent"] == 25
     assert AuditEvent.objects.filter(action="application.created").count() == 1
     listed = client.get("/api/v1/applications", {"case": str(household.pk)}).json()
     assert [a["id"] for a in listed] == [body["id"]]
@@ -196,7 +201,6 @@ def test_application_create_list_detail_and_history(reference: dict[str, Pathway
     history = client.get(f"/api/v1/applications/{body['id']}/history").json()
     assert [(h["from_status"], h["to_status"]) for h in history] == [(None, "draft")]
     # Only some members: the principal alone.
-    principal = Member.objects.get(case=household, is_principal=True)
     alone = post(client, "/api/v1/applications",
                  {"case_id": str(household.pk), "pathway": "ge-visa-free",
                   "members": [str(principal.pk)]})
@@ -519,7 +523,7 @@ def test_travel_plan_route_and_arrival(reference: dict[str, Pathway], household:
     assert patch(client, f"/api/v1/travel/{travel['id']}", {"escort": "x"}).status_code == 409
 
 
-def test_detained_raises_an_emergency_task_for_coordinators(
+def test_detained_raises_an_emergency_task_for_the_caseworker(
         household: Case, caseworker: Any, coordinator: Any, api: Api) -> None:
     client = api(caseworker)
     travel = post(client, "/api/v1/travel", {"case_id": str(household.pk)}).json()
@@ -529,9 +533,11 @@ def test_detained_raises_an_emergency_task_for_coordinators(
     assert response.status_code == 200, response.content
     assert response.json()["next"] == ["in_transit", "aborted"]
     (task,) = Task.objects.filter(priority=Priority.EMERGENCY)
-    assert (task.assignee_id, task.due, task.status) == (coordinator.pk, today(),
+    assert (task.assignee_id, task.due, task.status) == (caseworker.pk, today(),
                                                          TaskStatus.OPEN)
     assert household.number in task.title
+    household.refresh_from_db()
+    assert (household.status, household.priority) == ("departed", Priority.EMERGENCY)
 
 
 @pytest.mark.parametrize("role", ["operator", "verifier", "liaison", "auditor"])
@@ -595,3 +601,70 @@ def test_outcomes_board_has_aggregates_and_no_names(application: Application, ca
     only_ca = api(auditor).get("/api/v1/outcomes", {"country": "CA"}).json()
     assert only_ca["pathways"] == []
     assert client.get("/api/v1/outcomes").status_code == 403
+
+
+# --- the checklist, bookings and undo ------------------------------------------------------------
+
+
+def test_checklist_is_ticked_per_applicant_over_the_api(
+        reference: dict[str, Pathway], household: Case, caseworker: Any, operator: Any,
+        api: Api) -> None:
+    application = services.application_create(actor=caseworker, case=household,
+                                              pathway=reference["de-humanitarian"])
+    spouse = Member.objects.get(case=household, is_principal=False)
+    client = api(caseworker)
+    url = f"/api/v1/applications/{application.pk}/checklist"
+    response = post(client, url, {"member_id": str(spouse.pk), "doc_type": "passport",
+                                  "done": True})
+    assert response.status_code == 200, response.content
+    (passport,) = [i for i in response.json()["items"] if i["doc_type"] == "passport"]
+    assert passport["done"] is True
+    cell = {c["member_id"]: c for c in passport["applicants"]}[str(spouse.pk)]
+    assert (cell["source"], cell["ticked_by_id"]) == ("hand", str(caseworker.pk))
+    assert response.json()["percent"] == 50
+    assert post(client, url, {"member_id": str(spouse.pk), "doc_type": "diploma",
+                              "done": True}).status_code == 400
+    assert post(api(operator), url, {"member_id": str(spouse.pk), "doc_type": "passport",
+                                     "done": False}).status_code == 403
+
+
+def test_bookings_travel_with_the_route_over_the_api(
+        household: Case, caseworker: Any, other_caseworker: Any, api: Api) -> None:
+    client = api(caseworker)
+    travel = post(client, "/api/v1/travel", {"case_id": str(household.pk)}).json()
+    url = f"/api/v1/travel/{travel['id']}/bookings"
+    created = post(client, url, {"mode": "flight", "number": "A9 652",
+                                 "departs_at": "2027-01-15T06:40:00", "reference": "QX7P2L"})
+    assert created.status_code == 201, created.content
+    booking = created.json()
+    assert (booking["number"], booking["departs_at"], booking["ticket_ids"]) == (
+        "A9 652", "2027-01-15T06:40", [])
+    detail = client.get(f"/api/v1/travel/{travel['id']}").json()
+    assert [b["reference"] for b in detail["bookings"]] == ["QX7P2L"]
+    listed = client.get("/api/v1/travel", {"case": str(household.pk)}).content.decode()
+    assert "QX7P2L" not in listed
+    changed = patch(client, f"{url}/{booking['id']}", {"reference": None, "mode": "train"})
+    assert changed.status_code == 200, changed.content
+    assert (changed.json()["reference"], changed.json()["mode"]) == ("", "train")
+    stranger = api(other_caseworker)
+    assert patch(stranger, f"{url}/{booking['id']}", {"number": "x"}).status_code == 404
+    assert stranger.delete(f"{url}/{booking['id']}").status_code == 404
+    assert client.delete(f"{url}/{booking['id']}").status_code == 204
+    assert client.get(f"/api/v1/travel/{travel['id']}").json()["bookings"] == []
+
+
+def test_a_move_and_its_undo_over_the_api(household: Case, caseworker: Any, api: Api) -> None:
+    client = api(caseworker)
+    travel = post(client, "/api/v1/travel", {"case_id": str(household.pk)}).json()
+    url = f"/api/v1/travel/{travel['id']}"
+    assert post(client, f"{url}/undo", {}).status_code == 409
+    post(client, f"{url}/transition", {"to": "booked"})
+    moved = post(client, f"{url}/transition", {"to": "in_transit"}).json()
+    assert moved["last_step"]["case_status"] == ["active", "ready_to_travel", "departed"]
+    assert moved["last_step"]["to_status"] == "in_transit"
+    undone = post(client, f"{url}/undo", {})
+    assert undone.status_code == 200, undone.content
+    assert (undone.json()["status"], undone.json()["last_step"]["to_status"]) == (
+        "booked", "booked")
+    household.refresh_from_db()
+    assert household.status == "active"

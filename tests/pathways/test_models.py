@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ from haven.pathways.models import (
     application_targets,
 )
 from haven.pathways.nationality import nationality_codes
-from haven.pathways.selectors import Checklist, ChecklistItem
+from haven.pathways.selectors import Checklist, ChecklistCell, ChecklistItem
 
 AS = ApplicationStatus
 
@@ -77,14 +78,20 @@ def test_nationality_codes_never_fail(text: str) -> None:
     assert all(len(code) == 2 for code in nationality_codes(text))
 
 
-def test_checklist_percent_counts_required_items_first() -> None:
-    def item(required: bool, done: bool) -> ChecklistItem:
+def test_checklist_percent_counts_applicants_times_required_items() -> None:
+    def item(required: bool, *done: bool) -> ChecklistItem:
         return ChecklistItem(doc_type="passport", label="P", label_ru="П", required=required,
-                             done=done)
+                             cells=[ChecklistCell(member_id=uuid.uuid4(), label=str(n),
+                                                  document_id=uuid.uuid4() if d else None)
+                                    for n, d in enumerate(done)])
 
     assert Checklist([]).percent == 100
     assert Checklist([item(True, True), item(True, False), item(False, False)]).percent == 50
     assert Checklist([item(False, True), item(False, False), item(False, False)]).percent == 33
+    # Two applicants, one passport: half, not everything.
+    assert Checklist([item(True, True, False)]).percent == 50
+    assert not item(True, True, False).done
+    assert Checklist([item(True, True, True), item(True, False, True)]).percent == 75
     assert item(True, True).label_for("ru") == "П"
     assert item(True, True).label_for("en") == "P"
 

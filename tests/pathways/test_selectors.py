@@ -20,7 +20,6 @@ from haven.pathways.models import (
     ApplicationStatus,
     Pathway,
     StatusObtained,
-    Travel,
     TravelStatus,
 )
 from tests.pathways.conftest import add_document
@@ -77,10 +76,13 @@ def test_ranking_with_closed_unknown_nationality_and_third_country(
     fits = selectors.pathway_ranking(actor=caseworker, case=household, include_closed=True)
     by_slug = {f.pathway.slug: f for f in fits}
     assert fits[-1].pathway.slug == "ar-closed"
-    assert by_slug["de-humanitarian"].misfits[0] == (
-        "Nationality fits for 1 of 2 members (needs RU)")
-    assert by_slug["ge-ua-only"].unknowns[0] == (
-        "Nationality not recorded for 1 of 2 members (needs UA)")
+    # The spouse's nationality is not recorded: something to check, not a misfit.
+    assert by_slug["de-humanitarian"].unknowns[0] == (
+        "Nationality fits for 1 of 2 members and is not recorded for 1 (needs RU)")
+    assert not [m for m in by_slug["de-humanitarian"].misfits if "Nationality" in m]
+    # The principal is Russian, which UA-only does not take: that is a misfit.
+    assert by_slug["ge-ua-only"].misfits[0] == (
+        "Nationality does not fit for 1 of 2 members and is not recorded for 1 (needs UA)")
     assert ("Needs presence in a third country: the household is outside"
             in by_slug["ca-sponsorship"].fits)
     told = selectors.pathway_ranking(actor=caseworker, case=household, in_third_country=False)
@@ -116,21 +118,43 @@ def test_ranking_is_deterministic(reference: dict[str, Pathway], household: Case
 # --- checklist -------------------------------------------------------------------------------
 
 
-def test_checklist_against_documents(reference: dict[str, Pathway], household: Case,
-                                     caseworker: Any, coordinator: Any) -> None:
+def test_checklist_counts_every_applicant_against_their_own_documents(
+        reference: dict[str, Pathway], household: Case, caseworker: Any,
+        coordinator: Any) -> None:
     application = services.application_create(actor=caseworker, case=household,
                                               pathway=reference["de-humanitarian"])
+    principal, spouse = Member.objects.filter(case=household).order_by("-is_principal")
     checklist = selectors.application_checklist(application)
-    assert [(i.doc_type, i.required, i.done) for i in checklist.items] == [
-        ("passport", True, True), ("evidence", True, False), ("photo", False, False)]
-    assert checklist.percent == 50
-    assert [i.doc_type for i in checklist.missing] == ["evidence"]
-    # A document of someone who is not an applicant does not count.
+    assert checklist.applicants == [(principal.pk, "Principal"), (spouse.pk, "Spouse")]
+    cells = {i.doc_type: [(c.member_id, c.done) for c in i.cells] for i in checklist.items}
+    assert cells == {"passport": [(principal.pk, True), (spouse.pk, False)],
+                     "evidence": [(principal.pk, False), (spouse.pk, False)],
+                     "photo": [(principal.pk, False), (spouse.pk, False)]}
+    # One passport of two applicants' required passports and evidence: a quarter, not half.
+    assert checklist.percent == 25
+    assert [i.doc_type for i in checklist.missing] == ["passport", "evidence"]
+    # A document of someone who is not an applicant does not count, nor one made for
+    # another application.
     outsider_case = case_services.case_open(actor=coordinator, legal_name="Иван")
     add_document(outsider_case, coordinator, DocType.EVIDENCE)
-    assert selectors.application_checklist(application).percent == 50
-    add_document(household, caseworker, DocType.EVIDENCE)
-    assert selectors.application_checklist(application).percent == 100
+    other = services.application_create(actor=caseworker, case=household,
+                                        pathway=reference["ge-visa-free"])
+    add_document(household, caseworker, DocType.EVIDENCE, spouse.person, application=other)
+    assert selectors.application_checklist(application).percent == 25
+    add_document(household, caseworker, DocType.PASSPORT, spouse.person)
+    add_document(household, caseworker, DocType.EVIDENCE, principal.person,
+                 application=application)
+    assert selectors.application_checklist(application).percent == 75
+    # Ticked by hand for the spouse: who and when are kept.
+    assert services.checklist_tick(actor=caseworker, application=application, member=spouse,
+                                   doc_type=DocType.EVIDENCE, done=True)
+    checklist = selectors.application_checklist(application)
+    assert checklist.percent == 100
+    (evidence,) = [i for i in checklist.items if i.doc_type == DocType.EVIDENCE]
+    ticked = evidence.cells[1]
+    assert (ticked.source, ticked.ticked_by, ticked.ticked_at is not None) == (
+        "hand", "caseworker", True)
+    assert evidence.cells[0].source == "document"
     empty = services.application_create(actor=caseworker, case=household,
                                         pathway=reference["ge-visa-free"])
     assert selectors.application_checklist(empty).percent == 100
@@ -185,24 +209,44 @@ def test_route_is_shown_to_coordinator_and_caseworker_until_arrival(
         selectors.travel_get(actor=other_caseworker, pk=travel.pk)
 
 
-def test_arrival_of_every_travelling_member_offers_the_case_arrival(
+def test_the_case_arrives_when_every_travelling_member_has(
         reference: dict[str, Pathway], household: Case, caseworker: Any, coordinator: Any
         ) -> None:
     principal, spouse = Member.objects.filter(case=household).order_by("-is_principal")
-    Case.objects.filter(pk=household.pk).update(status=Status.DEPARTED)
-    household.refresh_from_db()
     first = services.travel_plan(actor=caseworker, case=household, members=[principal])
     second = services.travel_plan(actor=caseworker, case=household, members=[spouse])
     for travel in (first, second):
-        Travel.objects.filter(pk=travel.pk).update(status=TravelStatus.IN_TRANSIT)
+        services.travel_transition(actor=caseworker, travel=travel, to=TravelStatus.BOOKED)
+        services.travel_transition(actor=caseworker, travel=travel, to=TravelStatus.IN_TRANSIT)
+    household.refresh_from_db()
+    assert household.status == Status.DEPARTED
     services.travel_transition(actor=caseworker, travel=first, to=TravelStatus.ARRIVED,
                                country="DE", status_obtained=StatusObtained.REFUGEE)
+    household.refresh_from_db()
+    assert household.status == Status.DEPARTED  # the spouse is still on the way
     assert not selectors.case_arrival_offer(actor=caseworker, case=household)
     services.travel_transition(actor=caseworker, travel=second, to=TravelStatus.ARRIVED,
                                country="DE", status_obtained=StatusObtained.REFUGEE)
-    assert selectors.case_arrival_offer(actor=caseworker, case=household)
     household.refresh_from_db()
-    assert household.status == Status.DEPARTED  # offered, not done
+    assert household.status == Status.ARRIVED
+    # Nothing left to offer: the journey moved the case.
+    assert not selectors.case_arrival_offer(actor=caseworker, case=household)
+
+
+def test_arrival_is_offered_when_the_journey_could_not_move_the_case(
+        reference: dict[str, Pathway], household: Case, caseworker: Any) -> None:
+    travel = services.travel_plan(actor=caseworker, case=household)
+    services.travel_transition(actor=caseworker, travel=travel, to=TravelStatus.BOOKED)
+    services.travel_transition(actor=caseworker, travel=travel, to=TravelStatus.IN_TRANSIT)
+    case_services.case_transition(actor=caseworker, case=household, to=Status.ON_HOLD)
+    step = services.travel_transition(actor=caseworker, travel=travel, to=TravelStatus.ARRIVED,
+                                      country="DE", status_obtained=StatusObtained.REFUGEE)
+    household.refresh_from_db()
+    assert household.status == Status.ON_HOLD
+    assert step.effects["case_left"] == Status.ON_HOLD
+    assert "The case stayed “On hold”" in " ".join(selectors.step_summary(step))
+    case_services.case_transition(actor=caseworker, case=household, to=Status.DEPARTED)
+    assert selectors.case_arrival_offer(actor=caseworker, case=household)
 
 
 # --- outcomes --------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from haven.access.roles import Role
 from haven.audit.models import AuditEvent
 from haven.cases import services as case_services
 from haven.cases.models import Case, DocType, Member, Priority, Status, Task, TaskStatus
@@ -32,7 +31,6 @@ from haven.pathways.models import (
     TravelStatus,
 )
 from haven.pathways.services.applications import DETAILS
-from tests.accounts.helpers import make_user
 from tests.pathways.conftest import actions, add_document, audit_count
 
 pytestmark = pytest.mark.django_db
@@ -514,22 +512,6 @@ def test_every_other_travel_transition_is_refused_and_changes_nothing(
     assert (audit_count(), Task.objects.count(), Arrival.objects.count()) == before
 
 
-def test_detention_raises_an_emergency_task_for_every_coordinator(
-        travel: Travel, caseworker: Any, coordinator: Any, org: Any) -> None:
-    second = make_user(username="coordinator2", organization=org, role=Role.COORDINATOR)
-    make_user(username="gone", organization=org, role=Role.COORDINATOR, is_active=False)
-    force_travel(travel, TS.IN_TRANSIT)
-    services.travel_transition(actor=caseworker, travel=travel, to=TS.DETAINED)
-    tasks = Task.objects.filter(case=travel.case)
-    assert {t.assignee for t in tasks} == {coordinator, second}
-    for task in tasks:
-        assert (task.priority, task.due, task.status) == (Priority.EMERGENCY, today(),
-                                                          TaskStatus.OPEN)
-        assert travel.case.number in task.title
-    audit = AuditEvent.objects.get(action="travel.transitioned")
-    assert audit.data["tasks"] == 2
-
-
 def test_arrival_is_recorded_with_a_follow_up_task(travel: Travel, caseworker: Any,
                                                    reference: dict[str, Pathway]) -> None:
     force_travel(travel, TS.IN_TRANSIT)
@@ -659,9 +641,11 @@ def test_dossier_data_carries_chosen_fields_documents_and_stamp(
     assert data.organization == "Test organization"
     assert data.applicants[0] == ("Магомед Хасанов", "Principal")
     assert ("Nationality (#1)", "Russian") in data.fields
-    assert data.documents[0][0] == "Valid passport"
-    assert data.documents[0][2] is True
-    assert data.documents[1][2] is False
+    # One line per applicant: the principal's passport is on file, the spouse's is not.
+    assert [(label, present) for label, _doc, present in data.documents[:2]] == [
+        ("Valid passport (#1)", True), ("Valid passport (#2)", False)]
+    assert data.documents[0][1] == "passport.pdf"
+    assert data.documents[2][2] is False
     assert (data.exported_by, data.export_id, data.exported_at) == ("coordinator",
                                                                    str(export.pk), now)
     anonymous = dossier_data(actor=coordinator, application=application, fields=["nationality"],
@@ -763,3 +747,30 @@ def test_every_service_answers_not_found_for_an_unreachable_case(
     with pytest.raises(NotFound):
         CALLS[call](request.getfixturevalue(role), records)
     assert audit_count() == before
+
+
+# --- what the record already holds -----------------------------------------------------------
+
+
+def test_visa_issued_takes_the_validity_saved_earlier(application: Application,
+                                                      caseworker: Any) -> None:
+    force(application, AS.APPROVED)
+    start, end = today(), today() + timedelta(days=90)
+    services.application_update(actor=caseworker, application=application, valid_from=start,
+                                valid_until=end)
+    services.application_transition(actor=caseworker, application=application,
+                                    to=AS.VISA_ISSUED)
+    application.refresh_from_db()
+    assert (application.status, application.valid_from, application.valid_until) == (
+        AS.VISA_ISSUED, start, end)
+
+
+def test_visa_issued_still_needs_a_validity_from_somewhere(application: Application,
+                                                           caseworker: Any) -> None:
+    force(application, AS.APPROVED)
+    services.application_update(actor=caseworker, application=application, valid_from=today())
+    with pytest.raises(ValidationFailed) as caught:
+        services.application_transition(actor=caseworker, application=application,
+                                        to=AS.VISA_ISSUED)
+    assert set(caught.value.fields) == {"valid_until"}
+    assert Application.objects.get(pk=application.pk).status == AS.APPROVED

@@ -11,7 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from haven.accounts.services import SESSION_REAUTH_AT
-from haven.cases.models import Case, DocType, Member, Priority, Task, TaskStatus
+from haven.cases.models import Case, DocType, Member, Priority, Status, Task, TaskStatus
 from haven.pathways import services
 from haven.pathways.models import (
     ApplicantOutcome,
@@ -205,15 +205,20 @@ def test_application_page_shows_checklist_history_and_allowed_steps(
         application: Application, caseworker: Any, login: Login) -> None:
     client = login(caseworker)
     page = client.get(app_url(application)).content.decode()
-    assert 'data-testid="checklist-percent">50 %' in page  # passport on file, evidence missing
-    assert 'data-doc-type="passport" data-done="yes"' in page
-    assert 'data-doc-type="evidence" data-done="no"' in page
+    # Two applicants × (passport, evidence): the principal's passport is one of four.
+    assert 'data-testid="checklist-percent">25 %' in page
+    principal, spouse = Member.objects.filter(case=application.case).order_by("-is_principal")
+    assert f'data-member="{principal.pk}" data-done="yes" data-source="document"' in page
+    assert f'data-member="{spouse.pk}" data-done="no"' in page
+    assert 'data-doc-type="passport" data-done="no"' in page
     assert "Move to: Collecting documents" in page
     assert "Move to: Withdrawn" in page
     assert "Move to: Approved" not in page
     assert "Request dossier" in page
     assert "Download PDF" not in page
-    add_document(application.case, caseworker, DocType.EVIDENCE)
+    for person in (principal.person, spouse.person):
+        add_document(application.case, caseworker, DocType.EVIDENCE, person)
+    add_document(application.case, caseworker, DocType.PASSPORT, spouse.person)
     page = client.get(app_url(application)).content.decode()
     assert 'data-testid="checklist-percent">100 %' in page
 
@@ -642,7 +647,7 @@ def test_an_edit_of_details_on_an_older_version_is_refused(
     assert audit_count() == before
 
 
-def test_detention_raises_an_emergency_task_for_coordinators(
+def test_detention_raises_an_emergency_task_for_the_caseworker(
         household: Case, caseworker: Any, coordinator: Any, login: Login) -> None:
     travel = services.travel_plan(actor=caseworker, case=household)
     client = login(caseworker)
@@ -654,8 +659,9 @@ def test_detention_raises_an_emergency_task_for_coordinators(
     assert response.status_code == 302
     travel.refresh_from_db()
     assert travel.status == TravelStatus.DETAINED
-    assert Task.objects.filter(case=household, assignee=coordinator,
+    assert Task.objects.filter(case=household, assignee=caseworker,
                                priority=Priority.EMERGENCY).count() == 1
+    assert not Task.objects.filter(assignee=coordinator).exists()
 
 
 def test_a_closed_application_leaves_the_start_page(application: Application,
@@ -673,3 +679,188 @@ def test_a_closed_application_leaves_the_start_page(application: Application,
     assert "Embassy interview" not in start
     assert "No interview or deadline in the next two weeks." in start
     assert "Apply elsewhere" in client.get(app_url(application)).content.decode()
+
+
+# --- forms that read the record --------------------------------------------------------------
+
+
+def step(page: str, to: str) -> str:
+    """The disclosure of the move to ``to`` on an application page."""
+    start = page.index(f'data-step="{to}"')
+    return page[start: page.index("</details>\n", start)]
+
+
+def test_each_step_opens_alone_and_starts_from_the_record(
+        application: Application, caseworker: Any, login: Login) -> None:
+    submit(application, caseworker)
+    services.application_update(actor=caseworker, application=application,
+                                submitted_to="Embassy in Tbilisi", refusal_reasons="Old")
+    interview = timezone.localdate() + timedelta(days=5)
+    services.application_date_set(actor=caseworker, application=application,
+                                  kind=DateKind.INTERVIEW, on=interview, label="Consulate")
+    client = login(caseworker)
+    page = client.get(app_url(application)).content.decode()
+    steps = page.split('<details class="step" ')[1:]
+    assert len(steps) == 6  # interview, information, approved, refused, deferred, withdrawn
+    assert all(s.startswith('name="next-step"') and " open>" not in s.split(">")[0]
+               for s in steps)
+    scheduled = step(page, AS.INTERVIEW_SCHEDULED)
+    assert f'value="{interview.isoformat()}"' in scheduled
+    assert 'value="Consulate"' in scheduled
+    # Approved asks for the split decision; refusal reasons only tucked away for a refused
+    # member. Refused asks for the reasons, starting from those saved.
+    approved = step(page, AS.APPROVED)
+    assert "Outcome for Spouse" in approved
+    assert approved.index('<details class="later">') < approved.index("refusal_reasons")
+    assert "\nOld</textarea>" in step(page, AS.REFUSED)
+
+
+def test_approved_asks_no_refusal_reasons_of_a_single_applicant(
+        assigned: Case, caseworker: Any, reference: dict[str, Pathway], login: Login) -> None:
+    application = submit(services.application_create(actor=caseworker, case=assigned,
+                                                     pathway=reference["de-humanitarian"]),
+                         caseworker)
+    page = login(caseworker).get(app_url(application)).content.decode()
+    approved = step(page, AS.APPROVED)
+    assert "refusal_reasons" not in approved
+    assert "Outcome for" not in approved
+    assert "refusal_reasons" in step(page, AS.REFUSED)
+
+
+def test_visa_issued_form_carries_the_saved_validity(
+        application: Application, caseworker: Any, login: Login) -> None:
+    submit(application, caseworker)
+    services.application_transition(actor=caseworker, application=application, to=AS.APPROVED)
+    start, end = timezone.localdate(), timezone.localdate() + timedelta(days=90)
+    services.application_update(actor=caseworker, application=application, valid_from=start,
+                                valid_until=end)
+    client = login(caseworker)
+    visa = step(client.get(app_url(application)).content.decode(), AS.VISA_ISSUED)
+    assert f'value="{start.isoformat()}"' in visa
+    assert f'value="{end.isoformat()}"' in visa
+    # Submitting the form as it comes moves the application, validity and all.
+    response = client.post(app_url(application, "transition/"), {
+        "to": AS.VISA_ISSUED, "visa_issued-valid_from": start.isoformat(),
+        "visa_issued-valid_until": end.isoformat()})
+    assert response.status_code == 302
+    # And so does a move that leaves the dates out: the saved ones are used.
+    application.refresh_from_db()
+    assert application.status == AS.VISA_ISSUED
+
+
+def test_a_step_posted_with_htmx_comes_back_in_place(application: Application,
+                                                     caseworker: Any, login: Login) -> None:
+    client = login(caseworker)
+    for to in (AS.COLLECTING_DOCUMENTS, AS.READY_FOR_REVIEW, AS.SUBMITTED):
+        services.application_transition(actor=caseworker, application=application, to=to)
+    htmx = {"HX-Request": "true"}
+    refused = client.post(app_url(application, "transition/"), {
+        "to": AS.INTERVIEW_SCHEDULED}, headers=htmx)
+    assert refused.status_code == 200  # htmx swaps only successful answers
+    html = refused.content.decode()
+    assert html.startswith('<details class="step" name="next-step" data-step="interview_scheduled" open>')
+    assert "<html" not in html
+    assert "When is the interview?" in html
+    application.refresh_from_db()
+    assert application.status == AS.SUBMITTED
+    done = client.post(app_url(application, "transition/"), {
+        "to": AS.INTERVIEW_SCHEDULED,
+        "interview_scheduled-interview_on": (timezone.localdate() + timedelta(days=4)
+                                             ).isoformat()}, headers=htmx)
+    assert done.status_code == 204
+    assert done["HX-Redirect"] == app_url(application)
+    application.refresh_from_db()
+    assert application.status == AS.INTERVIEW_SCHEDULED
+
+
+def test_the_checklist_is_ticked_per_applicant_on_the_page(
+        application: Application, caseworker: Any, login: Login, operator: Any) -> None:
+    spouse = members(application.case)[1]
+    client = login(caseworker)
+    response = client.post(app_url(application, "checklist/"), {
+        "member": str(spouse.pk), "doc_type": DocType.PASSPORT, "done": "on"})
+    assert response.status_code == 302
+    assert response["Location"].endswith("#checklist")
+    page = client.get(app_url(application)).content.decode()
+    assert f'data-member="{spouse.pk}" data-done="yes" data-source="hand"' in page
+    assert "by caseworker," in page
+    assert 'data-doc-type="passport" data-done="yes"' in page
+    assert 'data-testid="checklist-percent">50 %' in page
+    client.post(app_url(application, "checklist/"), {"member": str(spouse.pk),
+                                                     "doc_type": DocType.PASSPORT})
+    assert 'data-testid="checklist-percent">25 %' in client.get(
+        app_url(application)).content.decode()
+    other = login(operator)
+    before = audit_count()
+    assert other.post(app_url(application, "checklist/"), {
+        "member": str(spouse.pk), "doc_type": DocType.PASSPORT,
+        "done": "on"}).status_code == 403
+    assert audit_count() == before
+
+
+# --- a journey that closes the loop ----------------------------------------------------------
+
+
+def test_moving_a_journey_says_what_followed_and_can_be_undone(
+        household: Case, caseworker: Any, login: Login) -> None:
+    travel = services.travel_plan(actor=caseworker, case=household)
+    client = login(caseworker)
+    client.post(f"/pathways/travel/{travel.pk}/transition/", {"to": TravelStatus.BOOKED})
+    moved = client.post(f"/pathways/travel/{travel.pk}/transition/",
+                        {"to": TravelStatus.IN_TRANSIT}, follow=True).content.decode()
+    assert "The case moved from “Active” to “Departed”." in moved
+    arrived = client.post(f"/pathways/travel/{travel.pk}/transition/", {
+        "to": "arrived", "country": "DE", "status_obtained": "refugee"},
+        follow=True).content.decode()
+    assert "The case moved from “Departed” to “Arrived”." in arrived
+    assert 'data-testid="last-step"' in arrived
+    assert "Undo “Arrived” (recorded by mistake)" in arrived
+    undone = client.post(f"/pathways/travel/{travel.pk}/undo/", follow=True).content.decode()
+    assert "Undone: the journey is “In transit” again" in undone
+    household.refresh_from_db()
+    assert household.status == Status.DEPARTED
+    assert not Arrival.objects.exists()
+    assert "Undo “In transit” (recorded by mistake)" in undone
+
+
+def test_bookings_and_tickets_on_the_journey_page(
+        household: Case, caseworker: Any, login: Login, data_dir: Any) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    principal = members(household)[0]
+    travel = services.travel_plan(actor=caseworker, case=household, members=[principal])
+    client = login(caseworker)
+    url = f"/pathways/travel/{travel.pk}/"
+    bad = client.post(url + "bookings/", {"mode": "rocket"})
+    assert bad.status_code == 400
+    added = client.post(url + "bookings/", {
+        "mode": "flight", "carrier": "Georgian Airways", "number": "A9 652",
+        "departs_at": "2027-01-15T06:40", "reference": "QX7P2L"})
+    assert added.status_code == 302
+    assert added["Location"] == url + "?show=route#bookings"
+    assert "QX7P2L" not in client.get(url).content.decode()  # only with the route
+    page = client.get(url, {"show": "route"}).content.decode()
+    assert "QX7P2L" in page
+    assert "2027-01-15T06:40" in page
+    booking = travel.bookings.get()
+    stored = client.post(url + f"bookings/{booking.pk}/tickets/", {
+        "person": str(principal.person_id),
+        "file": SimpleUploadedFile("boarding.pdf", b"%PDF boarding pass", "application/pdf")})
+    assert stored.status_code == 302
+    (ticket,) = booking.tickets.all()
+    assert (ticket.doc_type, ticket.person_id) == (DocType.TICKET, principal.person_id)
+    assert b"boarding pass" not in (data_dir / "files" / f"{ticket.pk}.hvf").read_bytes()
+    assert "boarding.pdf" in client.get(url, {"show": "route"}).content.decode()
+    spouse = members(household)[1]
+    refused = client.post(url + f"bookings/{booking.pk}/tickets/", {
+        "person": str(spouse.person_id),
+        "file": SimpleUploadedFile("other.pdf", b"%PDF", "application/pdf")})
+    assert refused.status_code == 302
+    assert booking.tickets.count() == 1
+    assert household.documents.filter(doc_type=DocType.TICKET).count() == 1
+    client.post(url + f"bookings/{booking.pk}/", {f"{booking.pk}-mode": "train",
+                                                  f"{booking.pk}-number": "EC 172"})
+    booking.refresh_from_db()
+    assert (booking.mode, booking.number) == ("train", "EC 172")
+    client.post(url + f"bookings/{booking.pk}/", {"remove": "1"})
+    assert not travel.bookings.exists()

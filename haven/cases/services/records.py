@@ -207,22 +207,34 @@ def _task_value_of(value: Any, name: str) -> Any:
 
 
 def document_attach(*, actor: Any, case: Case, upload: files.EncryptedUpload,
-                    doc_type: str = DocType.OTHER, person: Person | None = None) -> Document:
-    """Record a file that the encrypting upload handler already stored under the case's key."""
+                    person: Person | None, doc_type: str = DocType.OTHER,
+                    application: Any = None) -> Document:
+    """Record a file that the encrypting upload handler already stored under the case's key,
+    as the document of ``person`` (a member of the case; required: checklists are ticked
+    per applicant from their own documents), optionally made for one ``application`` of the
+    case (an application form, a letter to that embassy)."""
     policy.require(actor, Perm.DOCUMENT_UPLOAD, case)
     choice(doc_type, DocType, "doc_type")
-    if person is not None and not Member.objects.filter(case=case, person=person).exists():
-        raise ValidationFailed(_("That person is not on this case."),
-                               fields={"person": [_("Choose a member of the case.")]})
+    errors: dict[str, list[str]] = {}
+    if person is None:
+        errors["person"] = [_("Choose whose document this is.")]
+    elif not Member.objects.filter(case=case, person=person).exists():
+        errors["person"] = [_("Choose a member of the case.")]
+    if application is not None and application.case_id != case.pk:
+        errors["application"] = [_("Choose an application of this case.")]
+    if errors:
+        raise ValidationFailed(_("Say whose document this is, on this case."), fields=errors)
     with transaction.atomic():
         doc = Document(id=upload.file_id, case=case, person=person, doc_type=doc_type,
-                       size=upload.size or 0, uploaded_by=actor)
+                       application=application, size=upload.size or 0, uploaded_by=actor)
         share_key(case, doc)
         doc.name = (upload.name or "file")[:255]
         doc.content_type = (upload.content_type or "application/octet-stream")[:100]
         doc.save()
         record(actor=actor, action="document.added", object_type="document", object_id=doc.pk,
-               data={"case": str(case.pk), "doc_type": doc_type, "size": upload.size})
+               data={"case": str(case.pk), "doc_type": doc_type, "size": upload.size,
+                     "person": str(getattr(person, "pk", "")),
+                     "application": str(getattr(application, "pk", "") or "")})
     return doc
 
 

@@ -8,6 +8,13 @@ from haven.pathways.services.applications import (
     application_transition,
     application_update,
 )
+from haven.pathways.services.bookings import (
+    booking_add,
+    booking_remove,
+    booking_ticket_add,
+    booking_update,
+)
+from haven.pathways.services.checklist import checklist_tick
 from haven.pathways.services.dossiers import (
     DossierFile,
     ReauthenticationRequired,
@@ -16,6 +23,7 @@ from haven.pathways.services.dossiers import (
     dossier_export,
     dossier_request,
 )
+from haven.pathways.services.journey import travel_undo
 from haven.pathways.services.reference import pathway_update
 from haven.pathways.services.travel import travel_plan, travel_transition, travel_update
 
@@ -26,6 +34,11 @@ __all__ = [
     "application_date_set",
     "application_transition",
     "application_update",
+    "booking_add",
+    "booking_remove",
+    "booking_ticket_add",
+    "booking_update",
+    "checklist_tick",
     "dossier_approve",
     "dossier_decline",
     "dossier_export",
@@ -33,5 +46,6 @@ __all__ = [
     "pathway_update",
     "travel_plan",
     "travel_transition",
+    "travel_undo",
     "travel_update",
 ]

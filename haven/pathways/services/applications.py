@@ -212,6 +212,10 @@ def _decided(application: Application, target: str, day: date, refusal_reasons: 
 
 def _visa(application: Application, valid_from: date | None, valid_until: date | None
           ) -> list[str]:
+    """The visa's validity: what the move gives, else what was saved on the application
+    (a caseworker who entered the dates under "Correct the details" is not asked again)."""
+    valid_from = valid_from or application.valid_from
+    valid_until = valid_until or application.valid_until
     if valid_from is None or valid_until is None:
         raise ValidationFailed(_("Give the visa's validity."), fields={
             name: [_("This field is required.")]

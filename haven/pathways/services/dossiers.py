@@ -208,11 +208,15 @@ def dossier_data(*, actor: Any, application: Application, fields: list[str], lan
                          value.isoformat() if hasattr(value, "isoformat") else str(value or "")))
     checklist = application_checklist(application)
     docs = {d.pk: d for d in Document.objects.filter(
-        pk__in=[i.document_id for i in checklist.items if i.document_id])}
+        pk__in=[c.document_id for i in checklist.items for c in i.cells if c.document_id])}
     keys.prefetch(docs.values())
-    documents = [(item.label_for(language),
-                  str(docs[item.document_id].name) if item.document_id in docs else item.doc_type,
-                  item.done) for item in checklist.items]
+    labels = dossier.LABELS["ru" if language == "ru" else "en"]
+    # One line per applicant and item, numbered like the applicants above.
+    documents = [(item.label_for(language) + (f" (#{n})" if len(item.cells) > 1 else ""),
+                  str(docs[cell.document_id].name) if cell.document_id in docs
+                  else labels["ticked"] if cell.ticked_at else item.doc_type,
+                  cell.done)
+                 for item in checklist.items for n, cell in enumerate(item.cells, 1)]
     country = pathway.country
     return dossier.DossierData(
         title=("Досье" if language == "ru" else "Dossier"),

@@ -12,10 +12,8 @@ from django.utils.translation import gettext as _
 
 from haven.access import policy
 from haven.access.permissions import Perm
-from haven.access.roles import Role
-from haven.accounts.models import User
 from haven.audit.services import record
-from haven.cases.models import Case, Priority
+from haven.cases.models import Case
 from haven.cases.services import task_create
 from haven.cases.services._common import KEEP, Keep, choice, share_key, text
 from haven.core.errors import Conflict, ValidationFailed
@@ -27,7 +25,9 @@ from haven.pathways.models import (
     StatusObtained,
     Travel,
     TravelStatus,
+    TravelStep,
 )
+from haven.pathways.services import journey
 from haven.pathways.services._common import members_of, not_future
 
 TS = TravelStatus
@@ -124,24 +124,32 @@ def travel_update(*, actor: Any, travel: Travel, depart_on: date | Keep | None =
     return travel
 
 
-def _coordinators(organization_id: Any) -> list[User]:
-    return list(User.objects.filter(organization_id=organization_id, role=Role.COORDINATOR,
-                                    is_active=True).order_by("username"))
-
-
 def travel_transition(*, actor: Any, travel: Travel, to: str,
                       country: Country | str | None = None, arrived_on: date | None = None,
                       status_obtained: str | None = None, receiving_partner: str | None = None,
-                      follow_up_on: date | None = None) -> Travel:
-    """Move a journey along ``TRAVEL_TRANSITIONS``.
+                      follow_up_on: date | None = None) -> TravelStep:
+    """Move a journey along ``TRAVEL_TRANSITIONS`` and everything that follows from it, in one
+    audited transaction (see ``journey.consequences``):
 
-    *Detained* raises an emergency task, due today, for every active coordinator of the
-    organization (as a compromised shelter does for its residents): a detention needs a
-    lawyer and a decision within hours, whoever is on duty. *Arrived* records the arrival
-    (country, status obtained, receiving partner or sponsor, follow-up date — which makes a
-    follow-up task for the case's caseworker). The case is not moved to "arrived" by this:
-    ``selectors.case_arrival_offer`` tells the page to offer it once every travelling member
-    has arrived, and the caseworker decides.
+    - *leaving* (booked → in transit, or detained at the airport): the case moves to
+      departed (from active or ready to travel, through the case's own transitions), the
+      travellers' shelter placements end and their beds are free, and the tasks to move them
+      out of a compromised shelter are cancelled;
+    - *detained*: one emergency task, due today, for the case's caseworker — coordinators see
+      it with every emergency of the organization (``selectors.emergencies_for``) — and the
+      case becomes an emergency;
+    - *released* (detained → in transit) or *back* (aborted after leaving): the detention's
+      task is done and the case's priority is what it was; back, the case is ready to travel
+      again unless another journey of the household is away;
+    - *arrived*: the arrival (country, status obtained, receiving partner or sponsor, a
+      follow-up date — a follow-up task for the caseworker); the detention's tasks are done;
+      the interviews and deadlines of the visa used are cancelled; once every member who
+      travels with the household has arrived, the case moves to arrived, every application
+      date task of the case is cancelled and the case's priority returns to normal.
+
+    What the move changed is kept in its ``TravelStep`` (the return value), so ``travel_undo``
+    can take it back. A case whose lifecycle does not lead where the journey went (on hold,
+    still in intake) is left where it is, and the step says so (``case_left``).
     """
     policy.require(actor, Perm.TRAVEL_MANAGE, travel)
     if to not in TravelStatus.values:
@@ -157,14 +165,18 @@ def travel_transition(*, actor: Any, travel: Travel, to: str,
                 fields={name: [_("Not used for this step.")] for name in extra})
     case = travel.case
     with transaction.atomic():
-        locked = Travel.objects.select_for_update().get(pk=travel.pk)
-        current = locked.status
-        if target not in TRAVEL_TRANSITIONS[TravelStatus(current)]:
+        locked = Travel.objects.select_for_update().select_related("case", "application").get(
+            pk=travel.pk)
+        current = TravelStatus(locked.status)
+        if target not in TRAVEL_TRANSITIONS[current]:
             raise Conflict(travel_refusal(current, target))
         now = timezone.now()
+        effects = journey.Effects(
+            departed_at=locked.departed_at.isoformat() if locked.departed_at else "",
+            ended_at=locked.ended_at.isoformat() if locked.ended_at else "")
         data: dict[str, Any] = {"case": str(case.pk), "from": current, "to": target}
         fields = ["status", "updated_at"]
-        if target == TS.IN_TRANSIT and locked.departed_at is None:
+        if target in (TS.IN_TRANSIT, TS.DETAINED) and locked.departed_at is None:
             locked.departed_at = now
             fields.append("departed_at")
         if target in (TS.ARRIVED, TS.ABORTED):
@@ -172,27 +184,26 @@ def travel_transition(*, actor: Any, travel: Travel, to: str,
             fields.append("ended_at")
         locked.status = target
         locked.save(update_fields=fields)
-        if target == TS.DETAINED:
-            today = timezone.localdate()
-            coordinators = _coordinators(case.organization_id)
-            for coordinator in coordinators:
-                task_create(actor=actor, case=case, assignee=coordinator, due=today,
-                            priority=Priority.EMERGENCY,
-                            title=_("Detained on the way: case %(number)s needs help now") % {
-                                "number": case.number})
-            data["tasks"] = len(coordinators)
         if target == TS.ARRIVED:
             arrival = _arrive(actor, locked, case, country=country, arrived_on=arrived_on,
                               status_obtained=status_obtained,
                               receiving_partner=receiving_partner, follow_up_on=follow_up_on)
+            effects.arrival = str(arrival.pk)
+            if arrival.follow_up_task_id:
+                effects.created.append(str(arrival.follow_up_task_id))
             data.update({"country": arrival.country.code, "arrived_on":
                          arrival.arrived_on.isoformat(), "status_obtained":
                          arrival.status_obtained,
                          "follow_up_task": str(arrival.follow_up_task_id or "")})
+        journey.consequences(actor, locked, current, target, effects)
+        step = TravelStep.objects.create(travel=locked, from_status=current, to_status=target,
+                                         actor=actor, effects=effects.as_json())
+        data.update(effects.audit(), step=str(step.pk))
         record(actor=actor, action="travel.transitioned", object_type="travel",
                object_id=locked.pk, data=data)
     travel.refresh_from_db()
-    return travel
+    case.refresh_from_db()
+    return step
 
 
 def _arrive(actor: Any, travel: Travel, case: Case, *, country: Country | str | None,
