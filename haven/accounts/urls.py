@@ -17,6 +17,7 @@ urlpatterns = [
     path("recovery-codes/", views.recovery_codes, name="recovery_codes"),
     path("tokens/", views.token_create, name="token_create"),
     path("tokens/<uuid:token_id>/revoke/", views.token_revoke, name="token_revoke"),
+    path("staff/", views.staff_list, name="staff_list"),
     path("users/", views.user_list, name="user_list"),
     path("users/new/", views.user_create, name="user_create"),
     path("users/<uuid:user_id>/<slug:action>/", views.user_action, name="user_action"),
