@@ -27,6 +27,7 @@ from haven.cases.models import (
     Priority,
     Referral,
     RiskAssessment,
+    RiskLevel,
     SharedField,
     Task,
     TaskStatus,
@@ -237,6 +238,44 @@ def dashboard(*, actor: Any) -> Dashboard:
         to_verify=to_verify,
         to_approve=to_approve,
     )
+
+
+def urgent_cases(*, actor: Any) -> list[Case]:
+    """The actor's open cases in an emergency or at imminent risk, the most recently changed
+    first (a case raised to emergency today comes before one that has been for a month).
+
+    Two reads of at most ``DASHBOARD_ROWS`` cases, each in the order of its own index
+    (``case_priority_recent``, ``case_risk_recent``), merged here: an OR of the two
+    conditions would have the database sort every urgent case of the organization.
+    """
+    visible = Case.objects.visible_to(actor).open().select_related("assigned_to")
+    found: dict[Any, Case] = {}
+    for condition in (Q(priority=Priority.EMERGENCY), Q(risk_level=RiskLevel.IMMINENT)):
+        for case in visible.filter(condition).order_by("-updated_at")[:DASHBOARD_ROWS]:
+            found[case.pk] = case
+    return sorted(found.values(), key=lambda c: c.updated_at, reverse=True)[:DASHBOARD_ROWS]
+
+
+def urgent_tasks(*, actor: Any, today: Any = None) -> list[Task]:
+    """Open emergency tasks on the cases the actor may see, whoever they are assigned to — a
+    detention alert goes to the coordinators on duty, and concerns the case's caseworker as
+    much: the newest, and those most recently overdue.
+
+    Two reads of at most ``DASHBOARD_ROWS`` tasks in index order (``task_priority_recent``,
+    ``task_priority_due``); only the titles shown are decrypted.
+    """
+    if not policy.has_perm(actor, Perm.TASK_READ):
+        return []
+    today = today or timezone.localdate()
+    emergency = Task.objects.filter(status=TaskStatus.OPEN, priority=Priority.EMERGENCY).filter(
+        _on_case(Case.objects.visible_to(actor))).select_related("case", "assignee")
+    found: dict[Any, Task] = {}
+    for task in [*emergency.order_by("-created_at")[:DASHBOARD_ROWS],
+                 *emergency.filter(due__lt=today).order_by("-due")[:DASHBOARD_ROWS]]:
+        found[task.pk] = task
+    tasks = list(found.values())
+    keys.prefetch(tasks)
+    return tasks
 
 
 # --- the case page ------------------------------------------------------------------------------

@@ -15,26 +15,36 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponsePermanentRedirect,
     HttpResponseRedirect,
     StreamingHttpResponse,
 )
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from haven.access import policy
-from haven.access.decorators import requires
+from haven.access.decorators import requires, staff
 from haven.access.permissions import Perm
 from haven.access.roles import Role
 from haven.accounts import services as account_services
 from haven.accounts.decorators import reauth_required
+from haven.audit import display
 from haven.cases import forms as case_forms
 from haven.cases import selectors, services
-from haven.cases.models import PERSON_FIELDS, PROFILE_FIELDS, Case, TaskStatus, allowed_targets
+from haven.cases.models import (
+    PERSON_FIELDS,
+    Case,
+    ClosureReason,
+    Status,
+    TaskStatus,
+    allowed_targets,
+    member_labels,
+)
 from haven.core.csrf import csrf_first_unless, csrf_protect, csrf_refusal
 from haven.core.errors import HavenError, NotFound, Stale
 from haven.core.forms import apply_error
@@ -82,20 +92,11 @@ def _to_case(pk: UUID, anchor: str = "") -> HttpResponseRedirect:
                                                                        else ""))
 
 
-@requires(Perm.CASE_READ)
+@staff
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    from haven.pathways.selectors import application_dates_due, dossier_exports
-
-    may_dossiers = policy.has_perm(request.user, Perm.DOSSIER_APPROVE)
-    return render(request, "cases/dashboard.html", {
-        "board": selectors.dashboard(actor=request.user),
-        "may_tasks": policy.has_perm(request.user, Perm.TASK_READ),
-        "may_applications": policy.has_perm(request.user, Perm.APPLICATION_READ),
-        "application_dates": application_dates_due(actor=request.user),
-        "dossier_requests": list(dossier_exports(actor=request.user)[:10]) if may_dossiers
-        else [],
-        "today": timezone.localdate()})
+    """The old address of the start page ("My work" is the start page now)."""
+    return HttpResponsePermanentRedirect(reverse("core:dashboard"))
 
 
 @requires(Perm.CASE_READ)
