@@ -244,8 +244,36 @@ class Member(BaseModel):
         return f"member {self.pk}"
 
     @property
+    def confidential_labels(self) -> list[str]:
+        """The confidential fields as people read them ("Orientation…", not ``sogi``)."""
+        return [str(PERSON_FIELDS.get(f, f)) for f in self.confidential]
+
+    @property
     def confidential(self) -> list[str]:
         return [f for f in self.confidential_fields.split(",") if f]
+
+
+def member_label(member: Member) -> str:
+    """A member named by their place in the household, never by name (names are revealed
+    one at a time, audited, on the case page)."""
+    return str(member.get_relationship_display())
+
+
+def member_labels(members: Any) -> dict[str, str]:
+    """Labels of ``members`` by id, numbered where two share one ("Child 1", "Child 2")."""
+    rows = list(members)
+    counts: dict[str, int] = {}
+    for m in rows:
+        counts[member_label(m)] = counts.get(member_label(m), 0) + 1
+    seen: dict[str, int] = {}
+    out: dict[str, str] = {}
+    for m in rows:
+        label = member_label(m)
+        if counts[label] > 1:
+            seen[label] = seen.get(label, 0) + 1
+            label = f"{label} {seen[label]}"
+        out[str(m.pk)] = label
+    return out
 
 
 PARTIAL_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
@@ -359,6 +387,12 @@ class Verification(BaseModel):
     @property
     def method_list(self) -> list[str]:
         return [m for m in self.methods.split(",") if m]
+
+    @property
+    def method_labels(self) -> list[str]:
+        """How it was checked, in words ("Video call", not ``video_call``)."""
+        labels = dict(Method.choices)
+        return [str(labels.get(m, m)) for m in self.method_list]
 
 
 class RiskAssessment(BaseModel):
@@ -553,3 +587,9 @@ class Referral(BaseModel):
     @property
     def shared(self) -> list[str]:
         return [f for f in self.shared_fields.split(",") if f]
+
+    @property
+    def shared_labels(self) -> list[str]:
+        """The shared fields as people read them."""
+        labels = dict(SharedField.choices)
+        return [str(labels.get(f, f)) for f in self.shared]

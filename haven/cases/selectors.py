@@ -18,6 +18,7 @@ from haven.audit.models import AuditEvent, CaseRef
 from haven.audit.services import record
 from haven.cases.models import (
     CASE_NUMBER_RE,
+    PERSON_FIELDS,
     PROFILE_FIELDS,
     Case,
     Document,
@@ -307,12 +308,15 @@ class CaseView:
 
 
 def case_history(*, case: Case) -> list[AuditEvent]:
-    """The case's own audit events and those of its notes, tasks, people…; ids and states only,
-    so showing them to the case team reveals nothing the team may not know."""
+    """The case's own audit events and those of its notes, tasks, people…, without the page
+    views; ids and states only, so showing them to the case team reveals nothing the team may
+    not know."""
     case_id = str(case.pk)
     # Two index reads of at most HISTORY_ROWS each (audit_event_object, audit_event_case),
     # merged here: an OR of the two conditions would have the database walk the whole log.
-    own = AuditEvent.objects.filter(object_id=case_id, object_type="case").order_by("-seq")
+    # Page views are recorded (case.viewed) but are not the case's history.
+    own = AuditEvent.objects.filter(object_id=case_id, object_type="case").exclude(
+        action="case.viewed").order_by("-seq")
     related = AuditEvent.objects.alias(case_ref=CaseRef("data")).filter(
         case_ref=case_id).order_by("-seq")
     events = {e.seq: e for e in [*own[:HISTORY_ROWS], *related[:HISTORY_ROWS]]}
@@ -407,17 +411,21 @@ def member_get(*, case: Case, person_id: UUID | str) -> Member:
 
 
 def profile_for_edit(*, actor: Any, case: Case, member: Member) -> dict[str, Any]:
-    """A member's profile values to prefill the edit form: a reveal of every profile field,
-    so it needs ``person:reveal`` and is recorded like one."""
+    """A member's names, phone and profile values to prefill the edit form: a reveal of
+    every field, so it needs ``person:reveal`` and is recorded like one."""
     policy.require(actor, Perm.PERSON_REVEAL, case)
+    person = member.person
     profile = PersonProfile.objects.filter(person_id=member.person_id).first()
-    if profile is None:
-        return {"version": 0}
-    keys.prefetch([profile])
+    keys.prefetch([person, *([profile] if profile else [])])
     with transaction.atomic():
         record(actor=actor, action="person.revealed", object_type="person",
-               object_id=member.person_id, data={"field": "profile", "case": str(case.pk)})
-    return {"version": profile.version,
+               object_id=member.person_id, data={"fields": list(PERSON_FIELDS),
+                                                 "case": str(case.pk)})
+    identity = {name: str(getattr(person, name)) for name in PERSON_FIELDS
+                if name not in PROFILE_FIELDS}
+    if profile is None:
+        return {"version": 0, **identity}
+    return {"version": profile.version, **identity,
             **{name: str(getattr(profile, name)) for name in PROFILE_FIELDS}}
 
 

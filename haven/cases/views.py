@@ -148,6 +148,48 @@ def _member_rows(request: HttpRequest, view: selectors.CaseView,
     return rows
 
 
+# What each move of a case is called on its button; a paused case's way back is "Resume".
+MOVES: dict[str, Any] = {
+    Status.INTAKE: _lazy("Back to intake"),
+    Status.VERIFICATION: _lazy("Move to verification"),
+    Status.ACTIVE: _lazy("Mark active"),
+    Status.READY: _lazy("Mark ready to travel"),
+    Status.DEPARTED: _lazy("Mark departed"),
+    Status.ARRIVED: _lazy("Mark arrived"),
+    Status.ON_HOLD: _lazy("Put on hold"),
+    Status.SUSPENDED: _lazy("Suspend (security)"),
+    Status.WITHDRAWN: _lazy("Withdraw"),
+    Status.CLOSED: _lazy("Close the case"),
+}
+# The moves that ask why: closing needs a reason, withdrawing may give one.
+NEEDS_REASON = (Status.CLOSED, Status.WITHDRAWN)
+
+
+def _moves(case: Case, targets: list[Status]) -> list[dict[str, Any]]:
+    moves = []
+    for target in targets:
+        label = MOVES[target]
+        if case.status in (Status.ON_HOLD, Status.SUSPENDED) and target == case.paused_from:
+            label = _("Resume (back to “%(status)s”)") % {"status": target.label}
+        moves.append({"to": target.value, "label": label, "reason": target in NEEDS_REASON,
+                      "reason_required": target == Status.CLOSED})
+    return moves
+
+
+def _display_context(request: HttpRequest, context: dict[str, Any]) -> dict[str, Any]:
+    """What the case page shows in words instead of codes: members by their place in the
+    household, the history by who did what, the status moves by what they do."""
+    view = context["view"]
+    people = {str(mv.member.person_id): label for mv, label in zip(
+        view.members, member_labels(mv.member for mv in view.members).values(), strict=True)}
+    for row in context["member_rows"]:
+        row["label"] = people.get(str(row["mv"].member.person_id), "")
+    return {"member_labels": people,
+            "history": display.rows(view.history, viewer=request.user, perm=Perm.CASE_READ),
+            "moves": _moves(context["case"], context["targets"]),
+            "closure_reasons": ClosureReason.choices}
+
+
 def _detail_context(request: HttpRequest, case: Case, **bound: Any) -> dict[str, Any]:
     user = request.user
     view = selectors.case_view(actor=user, case=case)
@@ -173,6 +215,7 @@ def _detail_context(request: HttpRequest, case: Case, **bound: Any) -> dict[str,
         "transition_form": bound.pop("transition_form", None) or case_forms.TransitionForm(
             targets=targets),
         "has_targets": bool(targets),
+        "targets": targets,
         "assign_form": bound.pop("assign_form", None) or case_forms.AssignForm(
             staff=staff_qs, required=False, initial={"assignee": case.assigned_to_id}),
         "update_form": bound.pop("update_form", None) or case_forms.CaseUpdateForm(
@@ -227,8 +270,9 @@ def placement_new(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 def _render_detail(request: HttpRequest, case: Case, status: int = 200, **bound: Any
                    ) -> HttpResponse:
-    return render(request, "cases/detail.html", _detail_context(request, case, **bound),
-                  status=status)
+    context = _detail_context(request, case, **bound)
+    context.update(_display_context(request, context))
+    return render(request, "cases/detail.html", context, status=status)
 
 
 @requires(Perm.CASE_READ)
@@ -349,17 +393,42 @@ def member_add(request: HttpRequest, pk: UUID) -> HttpResponse:
                  _("Member added."), "people")
 
 
+@reauth_required
+def _profile_form(request: HttpRequest, case: Case, member: Any) -> HttpResponse:
+    """The edit form filled with the person's current names, phone and details: a reveal of
+    every field, so it re-authenticates like the reveal button and is recorded like it."""
+    try:
+        form = case_forms.ProfileForm(initial=selectors.profile_for_edit(
+            actor=request.user, case=case, member=member))
+    except HavenError as exc:
+        raise Http404 from exc
+    return _profile_page(request, case, member, form)
+
+
+def _profile_page(request: HttpRequest, case: Case, member: Any, form: Any,
+                  theirs: list[Any] | None = None) -> HttpResponse:
+    label = member_labels(case.members.all()).get(str(member.pk), "")
+    return render(request, "cases/profile.html", {"case": case, "member": member, "form": form,
+                                                  "label": label, "theirs": theirs},
+                  status=409 if theirs is not None else 400 if form.errors else 200)
+
+
 @requires(Perm.CASE_UPDATE)
 @require_http_methods(["GET", "POST"])
 def profile_edit(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpResponse:
+    """A member's names, phone and details. Showing them (the form) needs a recent
+    re-authentication; saving what was typed does not, so a long story typed past the window
+    is not lost on the way to the password page."""
     case = _case(request, pk)
     try:
         member = selectors.member_get(case=case, person_id=person_id)
     except NotFound:
         raise Http404 from None
-    form = case_forms.ProfileForm(request.POST or None)
+    if request.method == "GET":
+        return _profile_form(request, case, member)
+    form = case_forms.ProfileForm(request.POST)
     theirs: dict[str, Any] | None = None
-    if request.method == "POST" and form.is_valid():
+    if form.is_valid():
         try:
             services.profile_update(actor=request.user, case=case, person=member.person,
                                     **form.cleaned_data)
@@ -372,19 +441,10 @@ def profile_edit(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpRespons
         else:
             messages.success(request, _("Details saved."))
             return _to_case(case.pk, "people")
-    if request.method == "GET":
-        # Editing shows the current values, so it is a reveal: same permission, recorded.
-        try:
-            form = case_forms.ProfileForm(initial=selectors.profile_for_edit(
-                actor=request.user, case=case, member=member))
-        except HavenError as exc:
-            raise Http404 from exc
     changed = [(form.fields[name].label, theirs.get(name, ""), form.data.get(name, ""))
-               for name in PROFILE_FIELDS if theirs is not None
+               for name in PERSON_FIELDS if theirs is not None
                and theirs.get(name, "") != form.data.get(name, "")]
-    return render(request, "cases/profile.html", {"case": case, "member": member, "form": form,
-                                                  "theirs": changed if theirs else None},
-                  status=409 if theirs else 400 if form.errors else 200)
+    return _profile_page(request, case, member, form, changed if theirs else None)
 
 
 def _reveal(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpResponse:
@@ -392,15 +452,26 @@ def _reveal(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpResponse:
     field = request.POST.get("field", "")
     try:
         person = selectors.member_get(case=case, person_id=person_id).person
-        value = services.person_reveal(actor=request.user, case=case, person=person, field=field)
+        if field == "all":
+            values = services.person_reveal_all(actor=request.user, case=case, person=person)
+        else:
+            values = {field: services.person_reveal(actor=request.user, case=case,
+                                                    person=person, field=field)}
     except NotFound:
         raise Http404 from None
     except HavenError as exc:
         messages.error(request, exc.message)
         return _to_case(case.pk, "people")
+    pid = str(person_id)
+    revealed = {(pid, name): value for name, value in values.items()}
     if request.headers.get("HX-Request"):
-        return render(request, "cases/_revealed.html", {"value": value})
-    return _render_detail(request, case, revealed={(str(person_id), field): value})
+        if field == "all":
+            fields = [{"name": name, "label": label, "value": values.get(name)}
+                      for name, label in PERSON_FIELDS.items()]
+            return render(request, "cases/_member_fields.html",
+                          {"mask": MASK, "person_id": pid, "fields": fields})
+        return render(request, "cases/_revealed.html", {"value": values[field]})
+    return _render_detail(request, case, revealed=revealed)
 
 
 _reveal_with_reauth = reauth_required(_reveal)
@@ -409,8 +480,9 @@ _reveal_with_reauth = reauth_required(_reveal)
 @requires(Perm.PERSON_REVEAL)
 @require_POST
 def person_reveal(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpResponse:
-    """Show one masked value. Re-authenticates when the last check is old; from htmx the
-    browser is sent to the re-authentication page (a swapped-in login form would be useless)."""
+    """Show a member's masked values: all of them (``field=all``, one audited reveal) or one.
+    Re-authenticates when the last check is old; from htmx the browser is sent to the
+    re-authentication page (a swapped-in login form would be useless)."""
     if request.headers.get("HX-Request") and not account_services.recent_auth_ok(request):
         target = reverse("cases:detail", args=[pk])
         url = f"{reverse('accounts:reauth')}?{urlencode({'next': target})}"
