@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any
 from uuid import UUID
 
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from haven.access import policy
@@ -136,7 +137,11 @@ OBJECTS: dict[str, Any] = {
 
 KEYS: dict[str, Any] = {
     "applicants": _("Applicants"),
+    "applicants_approved": _("Applicants approved"),
+    "applicants_refused": _("Applicants refused"),
+    "applicants_withdrawn": _("Applicants withdrawn"),
     "arrived_on": _("Arrived on"),
+    "asks_for_info": _("Asks for information"),
     "assignee": _("Assignee"),
     "capacity": _("Capacity"),
     "case_type": _("Type"),
@@ -144,42 +149,61 @@ KEYS: dict[str, Any] = {
     "closure_reason": _("Closure reason"),
     "confidential": _("Confidential from the household"),
     "count": _("Sessions"),
+    "countries": _("Countries"),
     "country": _("Country"),
+    "created": _("Created"),
     "deadline": _("Deadline"),
+    "demo": _("Demo"),
     "doc_type": _("Document type"),
     "download": _("Download"),
     "due": _("Due"),
     "end_reason": _("Reason"),
     "field": _("Field"),
     "fields": _("Fields"),
+    "force": _("Forced"),
     "from": _("From"),
     "immediacy": _("Immediacy"),
     "interview_on": _("Interview on"),
+    "kdf_log2_n": _("Codename hashing cost"),
     "kind": _("Kind"),
     "language": _("Language"),
     "liaison": _("Partner liaison"),
+    "locked": _("Locked"),
     "members": _("Travellers"),
     "minutes": _("Minutes"),
+    "new": _("New"),
+    "next_review": _("Next review"),
     "notes": _("Notes read"),
     "ok": _("Intact"),
     "on": _("On"),
     "outcome": _("Outcome"),
     "pathway": _("Pathway"),
+    "people": _("People"),
     "priority": _("Priority"),
     "reason": _("Reason"),
     "received": _("Shares given"),
     "recommended_priority": _("Recommended priority"),
     "relationship": _("Relationship"),
+    "reviewed": _("Reviewed on"),
+    "rewrapped": _("Keys rewrapped"),
     "role": _("Role"),
+    "seed": _("Seed"),
+    "sessions_ended": _("Sessions ended"),
+    "shares": _("Shares"),
     "shelter": _("Shelter"),
     "size": _("Size (bytes)"),
+    "skipped": _("Skipped"),
+    "slug": _("Pathway"),
     "stage": _("Step"),
     "state": _("State"),
     "status": _("Status"),
+    "status_obtained": _("Status obtained"),
     "tasks": _("Tasks"),
+    "tasks_cancelled": _("Tasks cancelled"),
     "threshold": _("Shares needed"),
     "to": _("To"),
     "travels_with": _("Travels with the household"),
+    "updated": _("Updated"),
     "urgency": _("Urgency"),
     "user": _("Staff member"),
     "verifier": _("Verifier"),
@@ -187,8 +211,9 @@ KEYS: dict[str, Any] = {
 }
 
 # Ids with no name a person would know: left out of the details (the API has the raw event).
-HIDDEN_KEYS = frozenset({"application", "case", "follows", "message_id", "person", "referral",
-                         "task", "follow_up_task", "version", "bad_seq"})
+HIDDEN_KEYS = frozenset({"application", "bad_seq", "case", "follow_up_task", "follows",
+                         "message_id", "person", "person_id", "referral", "step", "task",
+                         "version"})
 USER_KEYS = frozenset({"assignee", "liaison", "user", "verifier"})
 # Keys holding a staff member's id for some actions only ("to" is a status elsewhere).
 USER_KEYS_OF: dict[str, frozenset[str]] = {"case.assigned": frozenset({"from", "to"})}
@@ -226,6 +251,7 @@ def _choice_tables() -> dict[str, Mapping[str, Any]]:
         "outcome": labels(cases.Outcome), "method": labels(cases.Method),
         "relationship": labels(cases.Relationship), "visibility": labels(cases.Visibility),
         "doc_type": labels(cases.DocType), "field": fields,
+        "status_obtained": labels(pathways.StatusObtained),
         "language": {"en": "English", "ru": "Русский"},
     }
 
@@ -240,6 +266,7 @@ _TABLE_OF_KEY = {"priority": "priority", "recommended_priority": "priority",
                  "relationship": "relationship", "visibility": "visibility",
                  "doc_type": "doc_type", "urgency": "urgency", "end_reason": "end_reason",
                  "kind": "date_kind", "field": "field", "fields": "field",
+                 "status_obtained": "status_obtained",
                  "confidential": "field", "language": "language"}
 
 
@@ -306,6 +333,7 @@ class _Names:
     cases: dict[str, str]
     shelters: dict[str, str]
     pathways: dict[str, str]
+    countries: dict[str, str]
 
 
 def _names(viewer: Any, perm: Perm, events: list[AuditEvent]) -> _Names:
@@ -314,12 +342,13 @@ def _names(viewer: Any, perm: Perm, events: list[AuditEvent]) -> _Names:
     from haven.accounts.models import User
     from haven.cases.models import Case
     from haven.housing.models import Shelter
-    from haven.pathways.models import Pathway
+    from haven.pathways.models import Country, Pathway
 
     user_ids: set[Any] = set()
     case_ids: set[Any] = set()
     shelter_ids: set[Any] = set()
     slugs: set[str] = set()
+    codes: set[str] = set()
     for e in events:
         data = e.data if isinstance(e.data, dict) else {}
         user_ids.add(e.actor_id)
@@ -334,6 +363,8 @@ def _names(viewer: Any, perm: Perm, events: list[AuditEvent]) -> _Names:
             slugs.add(str(data["pathway"]))
         if e.action == "pathway.updated" and data.get("slug"):
             slugs.add(str(data["slug"]))
+        if e.action.startswith("travel.") and data.get("country"):
+            codes.add(str(data["country"]))
 
     def read(model: Any, ids: set[Any], column: str) -> dict[str, str]:
         wanted = _uuids(i for i in ids if i)
@@ -342,10 +373,17 @@ def _names(viewer: Any, perm: Perm, events: list[AuditEvent]) -> _Names:
         rows = policy.org_scoped(viewer, perm, model.objects.filter(pk__in=wanted))
         return {str(pk): name for pk, name in rows.values_list("pk", column)}
 
-    pathways = (dict(Pathway.objects.filter(slug__in=slugs).values_list("slug", "name"))
-                if slugs else {})
+    def local(model: Any, key: str, wanted: set[str]) -> dict[str, str]:
+        """Reference names (pathways, countries: not personal data) in the reader's language."""
+        if not wanted:
+            return {}
+        russian = get_language() == "ru"
+        rows = model.objects.filter(**{f"{key}__in": wanted}).values_list(key, "name", "name_ru")
+        return {k: (name_ru if russian and name_ru else name) for k, name, name_ru in rows}
+
     return _Names(users=read(User, user_ids, "username"), cases=read(Case, case_ids, "number"),
-                  shelters=read(Shelter, shelter_ids, "code_name"), pathways=pathways)
+                  shelters=read(Shelter, shelter_ids, "code_name"),
+                  pathways=local(Pathway, "slug", slugs), countries=local(Country, "code", codes))
 
 
 def _value(action: str, key: str, value: Any, names: _Names) -> str | None:
@@ -356,6 +394,8 @@ def _value(action: str, key: str, value: Any, names: _Names) -> str | None:
         return names.shelters.get(str(value)) or None
     if key in ("pathway", "slug"):
         return names.pathways.get(str(value), str(value))
+    if key == "country" and action.startswith("travel."):
+        return names.countries.get(str(value), str(value))
     if key == "notes" and isinstance(value, list):
         return str(len(value))
     if isinstance(value, bool):

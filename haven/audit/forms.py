@@ -13,7 +13,7 @@ class EventFilterForm(forms.Form):
     case = forms.CharField(label=_("Case number"), max_length=16, required=False,
                            widget=forms.TextInput(attrs={"placeholder": "HV-…"}))
     action = forms.CharField(label=_("Action"), max_length=64, required=False,
-                             help_text=_("Pick one, or type the start of a code (case.)"),
+                             help_text=_("Pick one, or type the start of its code"),
                              widget=forms.TextInput(attrs={"list": "audit-actions"}))
     since = forms.DateField(label=_("From"), required=False,
                             widget=forms.DateInput(attrs={"type": "date"}))

@@ -23,7 +23,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -150,16 +150,16 @@ def _member_rows(request: HttpRequest, view: selectors.CaseView,
 
 # What each move of a case is called on its button; a paused case's way back is "Resume".
 MOVES: dict[str, Any] = {
-    Status.INTAKE: _lazy("Back to intake"),
-    Status.VERIFICATION: _lazy("Move to verification"),
-    Status.ACTIVE: _lazy("Mark active"),
-    Status.READY: _lazy("Mark ready to travel"),
-    Status.DEPARTED: _lazy("Mark departed"),
-    Status.ARRIVED: _lazy("Mark arrived"),
-    Status.ON_HOLD: _lazy("Put on hold"),
-    Status.SUSPENDED: _lazy("Suspend (security)"),
-    Status.WITHDRAWN: _lazy("Withdraw"),
-    Status.CLOSED: _lazy("Close the case"),
+    Status.INTAKE: gettext_lazy("Back to intake"),
+    Status.VERIFICATION: gettext_lazy("Move to verification"),
+    Status.ACTIVE: gettext_lazy("Mark active"),
+    Status.READY: gettext_lazy("Mark ready to travel"),
+    Status.DEPARTED: gettext_lazy("Mark departed"),
+    Status.ARRIVED: gettext_lazy("Mark arrived"),
+    Status.ON_HOLD: gettext_lazy("Put on hold"),
+    Status.SUSPENDED: gettext_lazy("Suspend (security)"),
+    Status.WITHDRAWN: gettext_lazy("Withdraw"),
+    Status.CLOSED: gettext_lazy("Close the case"),
 }
 # The moves that ask why: closing needs a reason, withdrawing may give one.
 NEEDS_REASON = (Status.CLOSED, Status.WITHDRAWN)
