@@ -8,6 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from haven.cases.forms import BLANK, set_choices
+from haven.cases.models import member_labels
 from haven.pathways.models import (
     DOSSIER_FIELDS,
     ApplicantOutcome,
@@ -58,29 +59,6 @@ class ApplicationStartForm(forms.Form):
     def __init__(self, *args: Any, members: Any = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         set_choices(self, "members", list(member_labels(members).items()))
-
-
-def member_label(member: Any) -> str:
-    """A member named by their place in the household, never by name (names are revealed
-    one at a time, audited, on the case page)."""
-    return str(member.get_relationship_display())
-
-
-def member_labels(members: Any) -> dict[str, str]:
-    """Labels of ``members`` by id, numbered where two share one ("Child 1", "Child 2")."""
-    rows = list(members)
-    counts: dict[str, int] = {}
-    for m in rows:
-        counts[member_label(m)] = counts.get(member_label(m), 0) + 1
-    seen: dict[str, int] = {}
-    out: dict[str, str] = {}
-    for m in rows:
-        label = member_label(m)
-        if counts[label] > 1:
-            seen[label] = seen.get(label, 0) + 1
-            label = f"{label} {seen[label]}"
-        out[str(m.pk)] = label
-    return out
 
 
 class TransitionForm(forms.Form):

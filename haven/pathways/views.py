@@ -21,7 +21,7 @@ from haven.access.permissions import Perm
 from haven.accounts.decorators import reauth_required
 from haven.accounts.services import SESSION_REAUTH_AT
 from haven.cases import selectors as case_selectors
-from haven.cases.models import Case, Member
+from haven.cases.models import Case, Member, member_labels
 from haven.cases.services._common import KEEP
 from haven.cases.views import _rebound_on_stale
 from haven.core.errors import HavenError, NotFound, Stale, ValidationFailed
@@ -156,7 +156,7 @@ def _render_where(request: HttpRequest, case: Case, status: int = 200,
     return render(request, "pathways/where.html", {
         "case": case, "fits": fits, "travelling": travelling,
         "members": [(m, label) for m, label in zip(
-            members, pw_forms.member_labels(members).values(), strict=True)],
+            members, member_labels(members).values(), strict=True)],
         "follows": follows, "include_closed": include_closed, "bound": bound,
         "chosen": request.POST.getlist("members") if bound is not None else travelling,
         "may_create": policy.has_perm(user, Perm.APPLICATION_CREATE, case),

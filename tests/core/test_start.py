@@ -14,7 +14,6 @@ from django.utils import timezone
 from haven.accounts.models import User
 from haven.cases import services as cases
 from haven.cases.models import Case, Priority, RiskLevel, Task
-from haven.core import selectors
 from haven.intake import services as intake
 from haven.intake.models import IntakeKey
 from haven.pathways import services as pathways
@@ -165,6 +164,8 @@ def test_nothing_urgent_says_so(login: Login, case: Case, caseworker: User) -> N
 
 
 def test_the_list_is_read_in_a_fixed_number_of_queries(case: Case, coordinator: User) -> None:
+    from haven.core import selectors
+
     def count() -> int:
         from django.db import connection
         from django.test.utils import CaptureQueriesContext
