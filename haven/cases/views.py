@@ -3,14 +3,12 @@ render. A refused service call shows its message on the form that caused it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 from urllib.parse import urlencode
 from uuid import UUID
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import (
     Http404,
     HttpRequest,
@@ -21,7 +19,6 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
@@ -48,36 +45,11 @@ from haven.cases.models import (
 from haven.core.csrf import csrf_first_unless, csrf_protect, csrf_refusal
 from haven.core.errors import HavenError, NotFound, Stale
 from haven.core.forms import apply_error
-from haven.core.pagination import PER_PAGE, paginate
+from haven.core.pagination import PER_PAGE, CappedPaginator, paginate
 from haven.housing import selectors as housing_selectors
 from haven.keyring import files, keys
 
 MASK = "••••••"
-
-
-if TYPE_CHECKING:
-    _Paginator = Paginator[Any]
-else:
-    _Paginator = Paginator  # generic only in the type stubs
-
-
-class CappedPaginator(_Paginator):
-    """Counts at most ``cap + 1`` rows (one more, to know there are more): the last
-    page is then the cap's, and the list says "more than …" instead of an exact number.
-    ``known``: the caller already knows how many, so nothing is counted."""
-
-    def __init__(self, *args: Any, cap: int, known: int | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.known = known
-        self.cap = cap
-
-    @cached_property
-    def count(self) -> int:
-        if self.known is not None:
-            return min(self.known, self.cap + 1)
-        items = cast("QuerySet[Any]", self.object_list)
-        rows = items.order_by().values("pk")  # no sort, no joins: just count
-        return int(rows[: self.cap + 1].count())
 
 
 def _case(request: HttpRequest, pk: UUID) -> Case:

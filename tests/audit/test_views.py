@@ -205,3 +205,26 @@ def test_filter_form_offers_staff_names_and_action_labels(auditor_client: Client
     assert '<option value="case.transitioned">Case status changed</option>' in page
     assert "Actor id" not in page
     assert "Object id" not in page
+
+
+def test_a_long_log_is_not_counted_to_the_end(
+    auditor_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from haven.audit import views
+
+    monkeypatch.setattr(views, "COUNT_CAP", 60)
+    for i in range(130):
+        services.record(actor=None, action="bulk.event", object_id=f"o{i}")
+    first = _rows(auditor_client, "action=bulk.")
+    assert "More than 60 events: the newest first." in first
+    assert "Page 1 of 2" in first  # the cap's pages (61 events), not the 130 there are
+    assert "No events match." not in _rows(auditor_client, "action=bulk.&page=2")
+
+
+def test_date_filters_take_whole_days(auditor_client: Client) -> None:
+    from django.utils import timezone
+
+    services.record(actor=None, action="today.event", object_id="x")
+    today = timezone.localdate().isoformat()
+    assert "today.event" in _rows(auditor_client, f"since={today}&until={today}")
+    assert "today.event" not in _rows(auditor_client, "until=2000-01-01")
