@@ -186,8 +186,8 @@ def _child(backend: str, people: int, requests: int, data: Path, only: str = "" 
         anon = Client()
         endpoints = {
             "hello (plain Django view)": (anon, lambda: "/bench/hello/"),
-            "dashboard, caseworker": (worker, lambda: "/cases/dashboard/"),
-            "dashboard, coordinator": (coord, lambda: "/cases/dashboard/"),
+            "dashboard, caseworker": (worker, lambda: "/"),
+            "dashboard, coordinator": (coord, lambda: "/"),
             "case list, coordinator (all cases)": (coord, lambda: "/cases/"),
             "case list, coordinator, page 40, filtered": (
                 coord, lambda: "/cases/?status=active&priority=urgent&page=40"),

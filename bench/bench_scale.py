@@ -57,7 +57,8 @@ REPO = Path(__file__).resolve().parents[1]
 BENCH = REPO / "bench"
 RESULTS = BENCH / "results" / "scale.json"
 PG_HOST = "postgresql://postgres@127.0.0.1:5432"
-PG_PREFIX = "h16_scale_"
+# Another checkout benchmarking on the same server names its own databases.
+PG_PREFIX = os.environ.get("HAVEN_BENCH_PG_PREFIX", "h16_scale_")
 SECRET = "bench-scale-secret-key-0123456789abcdefghijklmnop"  # noqa: S105 - a throwaway instance
 STATE = "scale-state.json"
 EXTRA_CASEWORKERS = 39
@@ -348,6 +349,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.messages.storage.fallback import FallbackStorage
 from haven.accounts.models import User
 from haven.cases import views
+from haven.core import views as core_views
 samples, big = json.load(sys.stdin)
 factory = RequestFactory()
 def call(user, view, path, **kwargs):
@@ -363,7 +365,8 @@ def call(user, view, path, **kwargs):
 coord = User.objects.get(username="coordinator")
 worker = User.objects.get(username="caseworker")
 pages = [
-    ("dashboard, coordinator", coord, views.dashboard, "/cases/dashboard/", {}),
+    ("dashboard, coordinator", coord, core_views.dashboard, "/", {}),
+    ("dashboard, caseworker", worker, core_views.dashboard, "/", {}),
     ("case list, coordinator", coord, views.case_list, "/cases/", {}),
     ("case list, caseworker", worker, views.case_list, "/cases/", {}),
     ("name search (Cyrillic), coordinator", coord, views.case_list,
@@ -538,7 +541,7 @@ def load_main(spec: dict[str, Any]) -> dict[str, Any]:
     s = spec["samples"]
     endpoints: list[tuple[str, str, list[str]]] = [
         ("hello (plain Django view, yardstick)", "anonymous", ["/bench/hello/"]),
-        # The start page is the work queue (the same view as /cases/dashboard/).
+        # The start page, "My work": urgent items first, then the work queue.
         ("dashboard, coordinator", "coordinator", ["/"]),
         ("dashboard, caseworker", "caseworker", ["/"]),
         ("case list, coordinator (all cases)", "coordinator", ["/cases/"]),

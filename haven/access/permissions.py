@@ -46,6 +46,7 @@ class Perm(StrEnum):
     SHELTER_ADDRESS = "shelter:address"
     SHELTER_MANAGE = "shelter:manage"
     SHELTER_READ = "shelter:read"
+    STAFF_LIST = "staff:list"
     TASK_CREATE = "task:create"
     TASK_READ = "task:read"
     TASK_UPDATE = "task:update"

@@ -76,6 +76,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.SHELTER_ADDRESS,
             Perm.SHELTER_MANAGE,
             Perm.SHELTER_READ,
+            Perm.STAFF_LIST,
             Perm.TASK_CREATE,
             Perm.TASK_READ,
             Perm.TASK_UPDATE,
@@ -150,7 +151,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
     ),
     Role.LIAISON: frozenset({Perm.CASE_READ, Perm.PATHWAY_READ}),
     Role.AUDITOR: frozenset({Perm.AUDIT_READ, Perm.AUDIT_VERIFY, Perm.OUTCOMES_READ,
-                             Perm.PATHWAY_READ}),
+                             Perm.PATHWAY_READ, Perm.STAFF_LIST}),
 }
 
 

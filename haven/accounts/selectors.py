@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from haven.access import policy
+from haven.access.permissions import Perm
 from haven.accounts.models import ApiToken, User, UserSession
 from haven.core.pagination import paginate
 
@@ -35,3 +36,13 @@ def user_page(request: HttpRequest, *, actor: User, q: str = "") -> Page[User]:
 def totp_secret_b32(device: TOTPDevice) -> str:
     """The device's secret in the base32 form authenticator apps accept for manual entry."""
     return base64.b32encode(device.bin_key).decode("ascii").rstrip("=")
+
+
+def staff_directory(request: HttpRequest, *, actor: User, q: str = "") -> Page[User]:
+    """The organization's staff as an auditor may read them: usernames, roles and whether
+    the account is active; the template shows nothing else (no lockouts, devices, sessions
+    or tokens). Searchable by username."""
+    qs = policy.org_scoped(actor, Perm.STAFF_LIST, User.objects.all())
+    if q:
+        qs = qs.filter(username__icontains=q.strip())
+    return paginate(request, qs.only("username", "role", "is_active").order_by("username"))

@@ -25,6 +25,7 @@ urlpatterns = [
     path("keys/assert/begin/", key_views.assert_begin, name="key_assert_begin"),
     path("keys/assert/complete/", key_views.assert_complete, name="key_assert_complete"),
     path("keys/jsi18n/", key_views.js_catalog, name="key_js_catalog"),
+    path("staff/", views.staff_list, name="staff_list"),
     path("users/", views.user_list, name="user_list"),
     path("users/new/", views.user_create, name="user_create"),
     path("users/<uuid:user_id>/<slug:action>/", views.user_action, name="user_action"),

@@ -405,3 +405,13 @@ def _user_action(request: HttpRequest, user_id: str, action: str) -> HttpRespons
         messages.success(request, _("Done: %(action)s for %(name)s.") % {
             "action": action, "name": user.username})
     return redirect("accounts:user_list")
+
+
+# --- auditors read who works here ---------------------------------------------------------------
+
+
+@requires(Perm.STAFF_LIST)
+def staff_list(request: HttpRequest) -> HttpResponse:
+    q = request.GET.get("q", "")[:64]
+    page = selectors.staff_directory(request, actor=_user(request), q=q)
+    return render(request, "accounts/staff_list.html", {"page": page, "q": q})

@@ -48,6 +48,10 @@ class AuditEvent(models.Model):
         indexes = [
             models.Index("object_id", models.F("seq").desc(), name="audit_event_object"),
             models.Index(CaseRef("data"), models.F("seq").desc(), name="audit_event_case"),
+            # The log page, newest first: an organization's events, one staff member's
+            # (audit.selectors.event_list reads them in this order and stops after a page).
+            models.Index("organization_id", models.F("seq").desc(), name="audit_event_org"),
+            models.Index("actor_id", models.F("seq").desc(), name="audit_event_actor"),
         ]
 
     def __str__(self) -> str:

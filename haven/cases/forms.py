@@ -171,6 +171,10 @@ class MemberForm(forms.Form):
 
 class ProfileForm(forms.Form):
     version = forms.IntegerField(min_value=0, required=False, widget=forms.HiddenInput)
+    legal_name = forms.CharField(label=_("Legal name (any script)"), max_length=300)
+    other_names = forms.CharField(label=_("Other names and aliases"), max_length=1000,
+                                  required=False)
+    phone = forms.CharField(label=_("Phone"), max_length=64, required=False)
     birth_date = forms.CharField(label=_("Birth date"), max_length=10, required=False,
                                  help_text=_("YYYY, YYYY-MM or YYYY-MM-DD"))
     nationality = forms.CharField(label=_("Nationality"), max_length=300, required=False)

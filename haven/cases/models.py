@@ -190,6 +190,12 @@ class Case(BaseModel):
                          name="case_assignee_queue"),
             models.Index(fields=["organization", "next_review"], name="case_review_due"),
             models.Index(fields=["opened_by"]),
+            # The start page's emergencies, the most recently changed first
+            # (selectors.urgent_cases): each condition reads its own index range.
+            models.Index(fields=["organization", "priority", "-updated_at"],
+                         name="case_priority_recent"),
+            models.Index(fields=["organization", "risk_level", "-updated_at"],
+                         name="case_risk_recent"),
         ]
 
     def __str__(self) -> str:
@@ -238,6 +244,11 @@ class Member(BaseModel):
 
     def __str__(self) -> str:
         return f"member {self.pk}"
+
+    @property
+    def confidential_labels(self) -> list[str]:
+        """The confidential fields as people read them ("Orientation…", not ``sogi``)."""
+        return [str(PERSON_FIELDS.get(f, f)) for f in self.confidential]
 
     @property
     def confidential(self) -> list[str]:
@@ -379,6 +390,12 @@ class Verification(BaseModel):
     def method_list(self) -> list[str]:
         return [m for m in self.methods.split(",") if m]
 
+    @property
+    def method_labels(self) -> list[str]:
+        """How it was checked, in words ("Video call", not ``video_call``)."""
+        labels = dict(Method.choices)
+        return [str(labels.get(m, m)) for m in self.method_list]
+
 
 class RiskAssessment(BaseModel):
     case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="risk_assessments")
@@ -489,7 +506,12 @@ class Task(BaseModel):
                    models.Index(fields=["due"], name="task_application_date_due",
                                 condition=models.Q(status="open", origin="application_date")),
                    models.Index(fields=["assignee", "due"], name="task_application_date_mine",
-                                condition=models.Q(status="open", origin="application_date"))]
+                                condition=models.Q(status="open", origin="application_date")),
+                   # Open emergency tasks, the newest and the most recently overdue, whoever
+                   # they are assigned to (selectors.urgent_tasks: the start page).
+                   models.Index(fields=["priority", "status", "-created_at"],
+                                name="task_priority_recent"),
+                   models.Index(fields=["priority", "status", "due"], name="task_priority_due")]
 
     def __str__(self) -> str:
         return f"task {self.pk}"
@@ -579,3 +601,9 @@ class Referral(BaseModel):
     @property
     def shared(self) -> list[str]:
         return [f for f in self.shared_fields.split(",") if f]
+
+    @property
+    def shared_labels(self) -> list[str]:
+        """The shared fields as people read them."""
+        labels = dict(SharedField.choices)
+        return [str(labels.get(f, f)) for f in self.shared]

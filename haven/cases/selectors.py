@@ -5,7 +5,7 @@ may not see answers exactly like one that does not exist."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from django.db import transaction
@@ -20,6 +20,7 @@ from haven.audit.services import record
 from haven.cases.models import (
     CASE_NUMBER_RE,
     OPEN,
+    PERSON_FIELDS,
     PROFILE_FIELDS,
     Case,
     CaseType,
@@ -31,6 +32,7 @@ from haven.cases.models import (
     Priority,
     Referral,
     RiskAssessment,
+    RiskLevel,
     SharedField,
     Status,
     Task,
@@ -282,6 +284,51 @@ def dashboard(*, actor: Any) -> Dashboard:
     )
 
 
+def urgent_cases(*, actor: Any) -> list[Case]:
+    """The actor's open cases in an emergency or at imminent risk, the most recently changed
+    first (a case raised to emergency today comes before one that has been for a month).
+
+    Two reads of at most ``DASHBOARD_ROWS`` cases, each in the order of its own index
+    (``case_priority_recent``, ``case_risk_recent``), merged here: an OR of the two
+    conditions would have the database sort every urgent case of the organization.
+    """
+    visible = Case.objects.visible_to(actor).open().select_related("assigned_to")
+    # Only on what the actor's view of a case shows (an operator sees no risk level): a list
+    # chosen by a withheld field would tell it.
+    filterable = policy.case_filterable(actor)
+    conditions = [condition for name, condition in (
+        ("priority", Q(priority=Priority.EMERGENCY)),
+        ("risk_level", Q(risk_level=RiskLevel.IMMINENT))) if name in filterable]
+    found: dict[Any, Case] = {}
+    for condition in conditions:
+        for case in visible.filter(condition).order_by("-updated_at")[:DASHBOARD_ROWS]:
+            found[case.pk] = case
+    urgent = sorted(found.values(), key=lambda c: c.updated_at, reverse=True)[:DASHBOARD_ROWS]
+    return [cast("Case", policy.project_case(actor, case)) for case in urgent]
+
+
+def urgent_tasks(*, actor: Any, today: Any = None) -> list[Task]:
+    """Open emergency tasks on the cases the actor may see, whoever they are assigned to — a
+    detention alert goes to the coordinators on duty, and concerns the case's caseworker as
+    much: the newest, and those most recently overdue.
+
+    Two reads of at most ``DASHBOARD_ROWS`` tasks in index order (``task_priority_recent``,
+    ``task_priority_due``); only the titles shown are decrypted.
+    """
+    if not policy.has_perm(actor, Perm.TASK_READ):
+        return []
+    today = today or timezone.localdate()
+    emergency = Task.objects.filter(status=TaskStatus.OPEN, priority=Priority.EMERGENCY).filter(
+        _on_case(Case.objects.visible_to(actor))).select_related("case", "assignee")
+    found: dict[Any, Task] = {}
+    for task in [*emergency.order_by("-created_at")[:DASHBOARD_ROWS],
+                 *emergency.filter(due__lt=today).order_by("-due")[:DASHBOARD_ROWS]]:
+        found[task.pk] = task
+    tasks = list(found.values())
+    keys.prefetch(tasks)
+    return tasks
+
+
 # --- the case page ------------------------------------------------------------------------------
 
 
@@ -328,12 +375,15 @@ def shared_display(name: str, value: Any) -> Any:
 
 
 def case_history(*, case: Case) -> list[AuditEvent]:
-    """The case's own audit events and those of its notes, tasks, people…; ids and states only,
-    so showing them to the case team reveals nothing the team may not know."""
+    """The case's own audit events and those of its notes, tasks, people…, without the page
+    views; ids and states only, so showing them to the case team reveals nothing the team may
+    not know."""
     case_id = str(case.pk)
     # Two index reads of at most HISTORY_ROWS each (audit_event_object, audit_event_case),
     # merged here: an OR of the two conditions would have the database walk the whole log.
-    own = AuditEvent.objects.filter(object_id=case_id, object_type="case").order_by("-seq")
+    # Page views are recorded (case.viewed) but are not the case's history.
+    own = AuditEvent.objects.filter(object_id=case_id, object_type="case").exclude(
+        action="case.viewed").order_by("-seq")
     related = AuditEvent.objects.alias(case_ref=CaseRef("data")).filter(
         case_ref=case_id).order_by("-seq")
     events = {e.seq: e for e in [*own[:HISTORY_ROWS], *related[:HISTORY_ROWS]]}
@@ -471,17 +521,21 @@ def case_members(*, actor: Any, case: Case) -> list[Member]:
 
 
 def profile_for_edit(*, actor: Any, case: Case, member: Member) -> dict[str, Any]:
-    """A member's profile values to prefill the edit form: a reveal of every profile field,
-    so it needs ``person:reveal`` and is recorded like one."""
+    """A member's names, phone and profile values to prefill the edit form: a reveal of
+    every field, so it needs ``person:reveal`` and is recorded like one."""
     policy.require(actor, Perm.PERSON_REVEAL, case)
+    person = member.person
     profile = PersonProfile.objects.filter(person_id=member.person_id).first()
-    if profile is None:
-        return {"version": 0}
-    keys.prefetch([profile])
+    keys.prefetch([person, *([profile] if profile else [])])
     with transaction.atomic():
         record(actor=actor, action="person.revealed", object_type="person",
-               object_id=member.person_id, data={"field": "profile", "case": str(case.pk)})
-    return {"version": profile.version,
+               object_id=member.person_id, data={"fields": list(PERSON_FIELDS),
+                                                 "case": str(case.pk)})
+    identity = {name: str(getattr(person, name)) for name in PERSON_FIELDS
+                if name not in PROFILE_FIELDS}
+    if profile is None:
+        return {"version": 0, **identity}
+    return {"version": profile.version, **identity,
             **{name: str(getattr(profile, name)) for name in PROFILE_FIELDS}}
 
 

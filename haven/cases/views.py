@@ -3,42 +3,43 @@ render. A refused service call shows its message on the form that caused it."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 from urllib.parse import urlencode
 from uuid import UUID
 
 from django import forms
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponsePermanentRedirect,
     HttpResponseRedirect,
     StreamingHttpResponse,
 )
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from haven.access import policy
-from haven.access.decorators import requires
+from haven.access.decorators import requires, staff
 from haven.access.permissions import Perm
 from haven.access.roles import Role
 from haven.accounts import services as account_services
 from haven.accounts.decorators import reauth_required
+from haven.audit import display
 from haven.cases import forms as case_forms
 from haven.cases import selectors, services
 from haven.cases.models import (
     PERSON_FIELDS,
     PROFILE_FIELDS,
     Case,
+    ClosureReason,
     SharedField,
+    Status,
     TaskStatus,
     allowed_targets,
     member_labels,
@@ -46,36 +47,11 @@ from haven.cases.models import (
 from haven.core.csrf import csrf_first_unless, csrf_protect, csrf_refusal
 from haven.core.errors import HavenError, NotFound, Stale, ValidationFailed
 from haven.core.forms import apply_error
-from haven.core.pagination import PER_PAGE, paginate
+from haven.core.pagination import PER_PAGE, CappedPaginator, paginate
 from haven.housing import selectors as housing_selectors
 from haven.keyring import files, keys
 
 MASK = "••••••"
-
-
-if TYPE_CHECKING:
-    _Paginator = Paginator[Any]
-else:
-    _Paginator = Paginator  # generic only in the type stubs
-
-
-class CappedPaginator(_Paginator):
-    """Counts at most ``cap + 1`` rows (one more, to know there are more): the last
-    page is then the cap's, and the list says "more than …" instead of an exact number.
-    ``known``: the caller already knows how many, so nothing is counted."""
-
-    def __init__(self, *args: Any, cap: int, known: int | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.known = known
-        self.cap = cap
-
-    @cached_property
-    def count(self) -> int:
-        if self.known is not None:
-            return min(self.known, self.cap + 1)
-        items = cast("QuerySet[Any]", self.object_list)
-        rows = items.order_by().values("pk")  # no sort, no joins: just count
-        return int(rows[: self.cap + 1].count())
 
 
 def _case(request: HttpRequest, pk: UUID) -> Case:
@@ -90,24 +66,11 @@ def _to_case(pk: UUID, anchor: str = "") -> HttpResponseRedirect:
                                                                        else ""))
 
 
-@requires(Perm.CASE_READ)
+@staff
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    from haven.pathways.selectors import application_dates_due, dossier_exports
-
-    if policy.case_view_of(request.user) == policy.CaseView.REFERRAL:
-        # A partner's work is the list of cases referred to them, with the shared fields.
-        return HttpResponseRedirect(reverse("cases:list"))
-    may_dossiers = policy.has_perm(request.user, Perm.DOSSIER_APPROVE)
-    return render(request, "cases/dashboard.html", {
-        "board": selectors.dashboard(actor=request.user),
-        "fields": policy.case_filterable(request.user),
-        "may_tasks": policy.has_perm(request.user, Perm.TASK_READ),
-        "may_applications": policy.has_perm(request.user, Perm.APPLICATION_READ),
-        "application_dates": application_dates_due(actor=request.user),
-        "dossier_requests": list(dossier_exports(actor=request.user)[:10]) if may_dossiers
-        else [],
-        "today": timezone.localdate()})
+    """The old address of the start page ("My work" is the start page now)."""
+    return HttpResponsePermanentRedirect(reverse("core:dashboard"))
 
 
 @requires(Perm.CASE_READ)
@@ -169,6 +132,48 @@ def _member_rows(request: HttpRequest, case: Case, view: selectors.CaseView,
     return rows
 
 
+# What each move of a case is called on its button; a paused case's way back is "Resume".
+MOVES: dict[str, Any] = {
+    Status.INTAKE: gettext_lazy("Back to intake"),
+    Status.VERIFICATION: gettext_lazy("Move to verification"),
+    Status.ACTIVE: gettext_lazy("Mark active"),
+    Status.READY: gettext_lazy("Mark ready to travel"),
+    Status.DEPARTED: gettext_lazy("Mark departed"),
+    Status.ARRIVED: gettext_lazy("Mark arrived"),
+    Status.ON_HOLD: gettext_lazy("Put on hold"),
+    Status.SUSPENDED: gettext_lazy("Suspend (security)"),
+    Status.WITHDRAWN: gettext_lazy("Withdraw"),
+    Status.CLOSED: gettext_lazy("Close the case"),
+}
+# The moves that ask why: closing needs a reason, withdrawing may give one.
+NEEDS_REASON = (Status.CLOSED, Status.WITHDRAWN)
+
+
+def _moves(case: Case, targets: list[Status]) -> list[dict[str, Any]]:
+    moves = []
+    for target in targets:
+        label = MOVES[target]
+        if case.status in (Status.ON_HOLD, Status.SUSPENDED) and target == case.paused_from:
+            label = _("Resume (back to “%(status)s”)") % {"status": target.label}
+        moves.append({"to": target.value, "label": label, "reason": target in NEEDS_REASON,
+                      "reason_required": target == Status.CLOSED})
+    return moves
+
+
+def _display_context(request: HttpRequest, context: dict[str, Any]) -> dict[str, Any]:
+    """What the case page shows in words instead of codes: members by their place in the
+    household, the history by who did what, the status moves by what they do."""
+    view = context["view"]
+    people = {str(mv.member.person_id): label for mv, label in zip(
+        view.members, member_labels(mv.member for mv in view.members).values(), strict=True)}
+    for row in context["member_rows"]:
+        row["label"] = people.get(str(row["mv"].member.person_id), "")
+    return {"member_labels": people,
+            "history": display.rows(view.history, viewer=request.user, perm=Perm.CASE_READ),
+            "moves": _moves(context["case"], context["targets"]),
+            "closure_reasons": ClosureReason.choices}
+
+
 def _detail_context(request: HttpRequest, case: Case, **bound: Any) -> dict[str, Any]:
     user = request.user
     view = selectors.case_view(actor=user, case=case)
@@ -199,6 +204,7 @@ def _detail_context(request: HttpRequest, case: Case, **bound: Any) -> dict[str,
         "transition_form": bound.pop("transition_form", None) or case_forms.TransitionForm(
             targets=targets),
         "has_targets": bool(targets),
+        "targets": targets,
         "assign_form": bound.pop("assign_form", None) or case_forms.AssignForm(
             staff=staff_qs, required=False, initial={"assignee": case.assigned_to_id}),
         "update_form": bound.pop("update_form", None) or case_forms.CaseUpdateForm(
@@ -265,8 +271,9 @@ def placement_new(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 def _render_detail(request: HttpRequest, case: Case, status: int = 200, **bound: Any
                    ) -> HttpResponse:
-    return render(request, "cases/detail.html", _detail_context(request, case, **bound),
-                  status=status)
+    context = _detail_context(request, case, **bound)
+    context.update(_display_context(request, context))
+    return render(request, "cases/detail.html", context, status=status)
 
 
 @requires(Perm.CASE_READ)
@@ -387,38 +394,43 @@ def member_add(request: HttpRequest, pk: UUID) -> HttpResponse:
                  _("Member added."), "people")
 
 
-def _profile_member(request: HttpRequest, pk: UUID, person_id: UUID) -> tuple[Case, Any]:
-    case = _case(request, pk)
-    try:
-        return case, selectors.member_get(actor=request.user, case=case, person_id=person_id)
-    except NotFound:
-        raise Http404 from None
-
-
 @reauth_required
-def _profile_form(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpResponse:
-    """The edit form filled with the person's current details: a reveal of every profile
-    field, so it re-authenticates like the reveal button and is recorded like it."""
-    case, member = _profile_member(request, pk, person_id)
+def _profile_form(request: HttpRequest, case: Case, member: Any) -> HttpResponse:
+    """The edit form filled with the person's current names, phone and details: a reveal of
+    every field, so it re-authenticates like the reveal button and is recorded like it."""
     try:
         form = case_forms.ProfileForm(initial=selectors.profile_for_edit(
             actor=request.user, case=case, member=member))
     except HavenError as exc:
         raise Http404 from exc
-    return render(request, "cases/profile.html", {"case": case, "member": member, "form": form,
-                                                  "theirs": None})
+    return _profile_page(request, case, member, form)
+
+
+def _profile_page(request: HttpRequest, case: Case, member: Any, form: Any,
+                  theirs: list[Any] | None = None, *, theirs_hidden: bool = False
+                  ) -> HttpResponse:
+    label = member_labels(case.members.all()).get(str(member.pk), "")
+    reauth = f"{reverse('accounts:reauth')}?{urlencode({'next': request.path})}"
+    return render(request, "cases/profile.html", {
+        "case": case, "member": member, "form": form, "label": label, "theirs": theirs,
+        "theirs_hidden": theirs_hidden, "reauth_url": reauth},
+        status=409 if theirs is not None or theirs_hidden else 400 if form.errors else 200)
 
 
 @requires(Perm.CASE_UPDATE)
 @require_http_methods(["GET", "POST"])
 def profile_edit(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpResponse:
-    """A person's details. Showing them decrypted (the form, and another editor's version
-    after a conflict) needs a recent re-authentication; saving what was typed does not, so a
-    long story typed past the re-authentication window is not lost on the way to the
-    password page."""
+    """A member's names, phone and details. Showing them decrypted (the form, and another
+    editor's version after a conflict) needs a recent re-authentication; saving what was typed
+    does not, so a long story typed past the window is not lost on the way to the password
+    page."""
+    case = _case(request, pk)
+    try:
+        member = selectors.member_get(actor=request.user, case=case, person_id=person_id)
+    except NotFound:
+        raise Http404 from None
     if request.method == "GET":
-        return _profile_form(request, pk, person_id)
-    case, member = _profile_member(request, pk, person_id)
+        return _profile_form(request, case, member)
     form = case_forms.ProfileForm(request.POST)
     theirs: dict[str, Any] | None = None
     hidden = False
@@ -441,13 +453,10 @@ def profile_edit(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpRespons
             messages.success(request, _("Details saved."))
             return _to_case(case.pk, "people")
     changed = [(form.fields[name].label, theirs.get(name, ""), form.data.get(name, ""))
-               for name in PROFILE_FIELDS if theirs is not None
+               for name in PERSON_FIELDS if theirs is not None
                and theirs.get(name, "") != form.data.get(name, "")]
-    reauth = f"{reverse('accounts:reauth')}?{urlencode({'next': request.path})}"
-    return render(request, "cases/profile.html", {
-        "case": case, "member": member, "form": form, "theirs": changed if theirs else None,
-        "theirs_hidden": hidden, "reauth_url": reauth},
-        status=409 if theirs or hidden else 400 if form.errors else 200)
+    return _profile_page(request, case, member, form, changed if theirs else None,
+                         theirs_hidden=hidden)
 
 
 def _reveal(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpResponse:
@@ -456,15 +465,26 @@ def _reveal(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpResponse:
     try:
         person = selectors.member_get(actor=request.user, case=case,
                                       person_id=person_id).person
-        value = services.person_reveal(actor=request.user, case=case, person=person, field=field)
+        if field == "all":
+            values = services.person_reveal_all(actor=request.user, case=case, person=person)
+        else:
+            values = {field: services.person_reveal(actor=request.user, case=case,
+                                                    person=person, field=field)}
     except NotFound:
         raise Http404 from None
     except HavenError as exc:
         messages.error(request, exc.message)
         return _to_case(case.pk, "people")
+    pid = str(person_id)
+    revealed = {(pid, name): value for name, value in values.items()}
     if request.headers.get("HX-Request"):
-        return render(request, "cases/_revealed.html", {"value": value})
-    return _render_detail(request, case, revealed={(str(person_id), field): value})
+        if field == "all":
+            fields = [{"name": name, "label": label, "value": values.get(name)}
+                      for name, label in PERSON_FIELDS.items()]
+            return render(request, "cases/_member_fields.html",
+                          {"mask": MASK, "person_id": pid, "fields": fields})
+        return render(request, "cases/_revealed.html", {"value": values[field]})
+    return _render_detail(request, case, revealed=revealed)
 
 
 _reveal_with_reauth = reauth_required(_reveal)
@@ -473,8 +493,9 @@ _reveal_with_reauth = reauth_required(_reveal)
 @requires(Perm.PERSON_REVEAL)
 @require_POST
 def person_reveal(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpResponse:
-    """Show one masked value. Re-authenticates when the last check is old; from htmx the
-    browser is sent to the re-authentication page (a swapped-in login form would be useless)."""
+    """Show a member's masked values: all of them (``field=all``, one audited reveal) or one.
+    Re-authenticates when the last check is old; from htmx the browser is sent to the
+    re-authentication page (a swapped-in login form would be useless)."""
     if request.headers.get("HX-Request") and not account_services.recent_auth_ok(request):
         target = reverse("cases:detail", args=[pk])
         url = f"{reverse('accounts:reauth')}?{urlencode({'next': target})}"

@@ -11,18 +11,21 @@ from haven.access import policy
 from haven.access.permissions import Perm
 from haven.accounts.services import second_factor_passed
 
-NAV: list[tuple[str, Any, Perm | None]] = [
-    ("core:dashboard", _("Dashboard"), None),
-    ("cases:dashboard", _("My work"), Perm.CASE_READ),
-    ("inbox:list", _("Inbox"), Perm.REQUEST_READ),
-    ("cases:list", _("Cases"), Perm.CASE_READ),
-    ("shelters:board", _("Shelters"), Perm.SHELTER_READ),
-    ("pathways:list", _("Pathways"), Perm.PATHWAY_READ),
-    ("pathways:outcomes", _("Outcomes"), Perm.OUTCOMES_READ),
-    ("people:list", _("People"), Perm.PERSON_READ),
-    ("audit:list", _("Audit log"), Perm.AUDIT_READ),
-    ("accounts:user_list", _("Users"), Perm.ACCOUNT_MANAGE),
-    ("keyring:unseal", _("Keys"), Perm.KEYS_UNSEAL),
+# (URL name, label, the permission it needs, a permission that makes it redundant): one
+# start page for every role, and the read-only staff list only for those who cannot manage
+# accounts (who have the full list under "Users").
+NAV: list[tuple[str, Any, Perm | None, Perm | None]] = [
+    ("core:dashboard", _("My work"), None, None),
+    ("inbox:list", _("Inbox"), Perm.REQUEST_READ, None),
+    ("cases:list", _("Cases"), Perm.CASE_READ, None),
+    ("shelters:board", _("Shelters"), Perm.SHELTER_READ, None),
+    ("pathways:list", _("Pathways"), Perm.PATHWAY_READ, None),
+    ("pathways:outcomes", _("Outcomes"), Perm.OUTCOMES_READ, None),
+    ("people:list", _("People"), Perm.PERSON_READ, None),
+    ("audit:list", _("Audit log"), Perm.AUDIT_READ, None),
+    ("accounts:staff_list", _("Staff"), Perm.STAFF_LIST, Perm.ACCOUNT_MANAGE),
+    ("accounts:user_list", _("Users"), Perm.ACCOUNT_MANAGE, None),
+    ("keyring:unseal", _("Keys"), Perm.KEYS_UNSEAL, None),
 ]
 
 
@@ -33,8 +36,10 @@ def haven(request: HttpRequest) -> dict[str, Any]:
     if verified:
         from django.urls import NoReverseMatch, reverse
 
-        for name, label, perm in NAV:
+        for name, label, perm, unless in NAV:
             if perm is not None and not policy.has_perm(user, perm):
+                continue
+            if unless is not None and policy.has_perm(user, unless):
                 continue
             try:
                 url = reverse(name)

@@ -1,30 +1,30 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from haven.access import policy
 from haven.access.decorators import public, staff
 from haven.access.permissions import Perm
-from haven.core import faults
+from haven.core import faults, selectors
 
 
 @staff
+@require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """The start page: the work queue for staff who work on cases, the audit log for an
-    auditor, a partner liaison's referred cases; anyone else a short page of what their role
-    lets them open (the navigation already holds exactly that)."""
+    """The start page, the one "My work" of every role: what needs action now (every
+    emergency that concerns the user, in one list), then their work queue — or the cases
+    referred to a partner liaison, or the newest audit events for an auditor."""
     user = request.user
-    if policy.has_perm(user, Perm.CASE_READ):
-        if policy.case_referral_only(user):
-            return redirect("cases:list")
-        from haven.cases.views import dashboard as work_queue
-
-        return work_queue(request)
-    if policy.has_perm(user, Perm.AUDIT_READ):
-        return redirect("audit:list")
-    return render(request, "core/dashboard.html")
+    return render(request, "core/dashboard.html", {
+        "start": selectors.start_page(actor=user), "today": timezone.localdate(),
+        "fields": policy.case_filterable(user),
+        "may": {"tasks": policy.has_perm(user, Perm.TASK_READ),
+                "applications": policy.has_perm(user, Perm.APPLICATION_READ),
+                "cases": policy.has_perm(user, Perm.CASE_READ),
+                "staff": policy.has_perm(user, Perm.STAFF_LIST)}})
 
 
 @public

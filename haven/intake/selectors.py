@@ -114,6 +114,22 @@ def waiting_on_my_cases(*, actor: Any, limit: int = 10) -> Waiting:
                    cases=[(named[c], n) for c, n in per_case[:limit] if c in named])
 
 
+def waiting_requests_on_my_cases(*, actor: Any, limit: int = 15) -> list[Request]:
+    """Conversations on the cases the actor runs (as ``waiting_on_my_cases``) in which the
+    person wrote last, the most recent first: what the start page's "Needs action now" list
+    shows a caseworker, who has no inbox."""
+    from haven.cases.models import Case
+
+    if not policy.has_perm(actor, Perm.CASE_UPDATE):
+        return []
+    cases = Case.objects.visible_to(actor).open()
+    if not policy.has_perm(actor, Perm.CASE_SUPERVISE):
+        cases = cases.filter(assigned_to=actor)
+    return list(Request.objects.filter(status=Status.ACCEPTED, awaiting_staff=True,
+                                       case__in=cases.values("pk"))
+                .order_by("-updated_at")[:limit])
+
+
 # --- groups of alike requests ------------------------------------------------------------------
 
 

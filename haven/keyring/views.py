@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from haven.access.decorators import requires, staff
 from haven.access.permissions import Perm
@@ -47,8 +47,14 @@ def sealed(request: HttpRequest) -> HttpResponse:
 
 @allowed_while_sealed
 @requires(Perm.KEYS_SEAL)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def seal(request: HttpRequest) -> HttpResponse:
-    services.seal(actor=request.user)
-    messages.warning(request, _("The server is sealed. No key is in memory."))
-    return redirect("keyring:unseal")
+    """"Seal now", asked once more: sealing stops every staff page until enough share holders
+    unseal again, so the button leads to a page that says so and seals only when confirmed
+    (a form, no JavaScript needed)."""
+    if request.method == "POST" and request.POST.get("confirm") == "seal":
+        services.seal(actor=request.user)
+        messages.warning(request, _("The server is sealed. No key is in memory."))
+        return redirect("keyring:unseal")
+    status = 400 if request.method == "POST" else 200
+    return render(request, "keyring/seal.html", {"sealed": state.is_sealed()}, status=status)

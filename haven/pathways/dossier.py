@@ -45,6 +45,8 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "documents_summary": "{present} of {total} present",
         "ticked": "checked by hand",
         "empty": "—",
+        "stamp": "Exported by {who} · {organization} · {at} · export {export}",
+        "page": "page {n}/{total}",
     },
     "ru": {
         "confidential": (
@@ -63,6 +65,8 @@ LABELS: Final[dict[str, dict[str, str]]] = {
         "documents_summary": "В наличии {present} из {total}",
         "ticked": "проверено вручную",
         "empty": "—",
+        "stamp": "Экспорт: {who} · {organization} · {at} · номер экспорта {export}",
+        "page": "стр. {n}/{total}",
     },
 }
 
@@ -120,11 +124,11 @@ class DossierData:
 
 
 def stamp_text(data: DossierData) -> str:
-    """The per-page identification line, without the page number."""
-    return (
-        f"Exported by {_shorten(data.exported_by)} · {_shorten(data.organization)} · "
-        f"{format_timestamp(data.exported_at)} · export {_shorten(data.export_id)}"
-    )
+    """The per-page identification line, without the page number, in the dossier's language
+    (the exporter, organization and export id print as written)."""
+    return LABELS[data.language]["stamp"].format(
+        who=_shorten(data.exported_by), organization=_shorten(data.organization),
+        at=format_timestamp(data.exported_at), export=_shorten(data.export_id))
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -135,8 +139,8 @@ def format_timestamp(moment: datetime) -> str:
 def render_dossier(data: DossierData) -> bytes:
     """Render ``data`` as a PDF and return its bytes.
 
-    Every page carries the confidentiality line (header) and the export stamp with
-    "page n/N" (footer). Long values wrap, many fields flow onto further pages, empty lists
+    Every page carries the confidentiality line (header; a Russian dossier says it in Russian
+    and English) and the export stamp with "page n/N" (footer), in the dossier's language. Long values wrap, many fields flow onto further pages, empty lists
     print "None recorded". Output is byte-for-byte the same for the same input.
     """
     labels = LABELS[data.language]
@@ -186,12 +190,13 @@ class _DossierPDF(FPDF):
         self.set_y(self.y + 1.5)
         self.set_font(FONT, "", 7)
         self.set_text_color(80, 80, 80)
-        text = f"{self.stamp} · page {self.page_no()}/{_PAGE_COUNT_ALIAS}"
-        self.multi_cell(0, 3.5, text, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        page = self.labels["page"].format(n=self.page_no(), total=_PAGE_COUNT_ALIAS)
+        self.multi_cell(0, 3.5, f"{self.stamp} · {page}", align="C", new_x=XPos.LMARGIN,
+                        new_y=YPos.NEXT)
         self.set_font(FONT, "B", 7)
         self.set_text_color(150, 0, 0)
         self.multi_cell(
-            0, 3.5, LABELS["en"]["confidential"], align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            0, 3.5, self.labels["confidential"], align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT
         )
         self.set_text_color(0, 0, 0)
 

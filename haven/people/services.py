@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from haven.access import policy
 from haven.access.permissions import Perm
@@ -19,21 +20,24 @@ MAX_OTHER_NAMES = 1000
 MAX_PHONE = 64
 
 
-def _clean(*, legal_name: str, other_names: str, phone: str) -> tuple[str, str, str]:
+def identity_clean(*, legal_name: str, other_names: str, phone: str) -> tuple[str, str, str]:
+    """A person's names and phone, trimmed, or a ValidationFailed naming each bad field."""
     errors: dict[str, list[str]] = {}
     legal_name, other_names, phone = legal_name.strip(), other_names.strip(), phone.strip()
+    too_long = _("At most %(n)d characters.")
     if not legal_name:
-        errors["legal_name"] = ["A legal name is required (in any script)."]
+        errors["legal_name"] = [_("A legal name is required (in any script).")]
     elif len(legal_name) > MAX_NAME:
-        errors["legal_name"] = [f"At most {MAX_NAME} characters."]
+        errors["legal_name"] = [too_long % {"n": MAX_NAME}]
     if len(other_names) > MAX_OTHER_NAMES:
-        errors["other_names"] = [f"At most {MAX_OTHER_NAMES} characters."]
+        errors["other_names"] = [too_long % {"n": MAX_OTHER_NAMES}]
     if len(phone) > MAX_PHONE:
-        errors["phone"] = [f"At most {MAX_PHONE} characters."]
+        errors["phone"] = [too_long % {"n": MAX_PHONE}]
     elif phone and len(normalize.phone_digits(phone)) < 5:
-        errors["phone"] = ["A phone number needs at least 5 digits."]
+        errors["phone"] = [_("A phone number needs at least 5 digits.")]
     if errors:
-        raise ValidationFailed("The person's details are not valid: see fields.", fields=errors)
+        raise ValidationFailed(_("The person's details are not valid: see fields."),
+                               fields=errors)
     return legal_name, other_names, phone
 
 
@@ -121,8 +125,8 @@ def person_create(*, actor: Any, legal_name: str, other_names: str = "", phone: 
     blind-index rows are written in the same transaction so a new person is findable at once.
     """
     policy.require(actor, Perm.PERSON_CREATE, actor.organization)
-    legal_name, other_names, phone = _clean(legal_name=legal_name, other_names=other_names,
-                                            phone=phone)
+    legal_name, other_names, phone = identity_clean(legal_name=legal_name,
+                                                    other_names=other_names, phone=phone)
     with transaction.atomic():
         person = Person(organization_id=actor.organization_id, created_by=actor)
         keys.data_key_create(person)

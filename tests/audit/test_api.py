@@ -66,3 +66,26 @@ def test_verify_over_the_api(client: Client, auditor: User) -> None:
     assert broken["ok"] is False
     assert broken["bad_seq"] == 1
     assert json.dumps(broken["reason"])
+
+
+def test_events_name_the_actor_and_the_case_and_filter_by_them(
+    client: Client, auditor: User, operator: User
+) -> None:
+    from haven.cases import services as cases
+
+    case = cases.case_open(actor=operator, legal_name="Магомед Хасанов")
+    services.record(actor=operator, action="thing.else", object_id="x")
+    headers = _auth(auditor)
+    body = client.get(f"/api/v1/audit/events?case={case.number}", headers=headers).json()
+    assert body["count"] >= 1
+    opened = next(e for e in body["items"] if e["action"] == "case.opened")
+    assert opened["actor_username"] == "operator"
+    assert opened["case_number"] == case.number
+    assert opened["action_label"] == "Case opened"
+    assert all(e["action"] != "thing.else" for e in body["items"])
+    by_name = client.get("/api/v1/audit/events?actor=operator&action=thing.",
+                         headers=headers).json()
+    assert [e["action"] for e in by_name["items"]] == ["thing.else"]
+    unknown = client.get("/api/v1/audit/events?actor=nobody", headers=headers)
+    assert unknown.status_code == 400
+    assert "nobody" in unknown.json()["detail"]

@@ -14,6 +14,13 @@ def _text(response: object) -> str:
     return str(response.content.decode())  # type: ignore[attr-defined]
 
 
+def _rows(client: Client, query: str) -> str:
+    """The log's rows only (the page also lists every action code to pick from)."""
+    response = client.get(f"/audit/?{query}", headers={"HX-Request": "true"})
+    assert response.status_code == 200, response.content
+    return _text(response)
+
+
 @pytest.fixture
 def auditor_client(login: Callable[[User], Client], auditor: User) -> Client:
     return login(auditor)
@@ -32,17 +39,14 @@ def test_auditor_filters_by_action_actor_and_object(
 ) -> None:
     services.record(actor=caseworker, action="thing.made", object_type="thing", object_id="obj-1")
     services.record(actor=auditor, action="thing.seen", object_type="thing", object_id="obj-2")
-    by_action = _text(auditor_client.get("/audit/?action=thing."))
+    by_action = _rows(auditor_client, "action=thing.")
     assert "thing.made" in by_action
     assert "thing.seen" in by_action
     assert "auth.logged_in" not in by_action
-    by_actor = _text(auditor_client.get(f"/audit/?actor_id={caseworker.pk}"))
+    by_actor = _rows(auditor_client, "actor=caseworker")
     assert "thing.made" in by_actor
     assert "thing.seen" not in by_actor
-    by_object = _text(auditor_client.get("/audit/?object_id=obj-2"))
-    assert "thing.seen" in by_object
-    assert "thing.made" not in by_object
-    by_date = _text(auditor_client.get("/audit/?since=2000-01-01&until=2000-01-02"))
+    by_date = _rows(auditor_client, "since=2000-01-01&until=2000-01-02")
     assert "No events match." in by_date
 
 
@@ -103,3 +107,124 @@ def test_verify_page_names_the_first_bad_event(auditor_client: Client) -> None:
 
 def test_verify_needs_post(auditor_client: Client) -> None:
     assert auditor_client.get("/audit/verify/").status_code == 405
+
+
+# --- people, not ids ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def case_with_history(operator: User, verifier: User, coordinator: User) -> object:
+    """A case sent to a verifier, verified by video call, with a task: events about the case
+    itself and about records of it, by three people."""
+    from haven.cases import services as cases
+    from haven.cases.models import Method, Outcome
+
+    case = cases.case_open(actor=operator, legal_name="Магомед Хасанов")
+    verification = cases.verification_request(actor=operator, case=case, verifier=verifier)
+    cases.verification_submit(actor=verifier, verification=verification,
+                              outcome=Outcome.VERIFIED,
+                              methods=[Method.VIDEO_CALL, Method.STORY_CHECK],
+                              narrative="Checked")
+    cases.task_create(actor=coordinator, case=case, title="Call back")
+    return case
+
+
+def test_log_names_staff_and_cases_and_shows_labels_not_codes(
+    login: Callable[[User], Client], auditor: User, verifier: User, case_with_history: object
+) -> None:
+    case = case_with_history
+    rows = _rows(login(auditor), "")
+    assert f">{case.number}</a>" in rows  # type: ignore[attr-defined]
+    assert f"?case={case.number}" in rows  # type: ignore[attr-defined]
+    assert ">verifier</a>" in rows
+    assert ">operator</a>" in rows
+    assert ">coordinator</a>" in rows
+    assert str(verifier.pk)[:8] not in rows  # no shortened ids
+    assert "Verifier: verifier" in rows  # not verifier=1d46…
+    assert "Sent to verification" in rows
+    assert "Outcome: Verified" in rows
+    assert "verifier=" not in rows
+    assert "video_call" not in rows
+
+
+def test_coordinator_gets_a_link_to_the_case_page(
+    login: Callable[[User], Client], coordinator: User, case_with_history: object
+) -> None:
+    rows = _rows(login(coordinator), "")
+    assert f'href="/cases/{case_with_history.pk}/"' in rows  # type: ignore[attr-defined]
+
+
+def test_log_filters_by_username_case_number_action_and_date(
+    login: Callable[[User], Client], auditor: User, case_with_history: object, coordinator: User
+) -> None:
+    client = login(auditor)
+    services.record(actor=coordinator, action="thing.elsewhere", object_id="x")
+    number = case_with_history.number  # type: ignore[attr-defined]
+    by_case = _rows(client, f"case={number.lower()}")
+    assert "case.opened" in by_case
+    assert "task.created" in by_case
+    assert "verification.submitted" in by_case
+    assert "thing.elsewhere" not in by_case
+    assert "auth.logged_in" not in by_case
+    by_name = _rows(client, "actor=VERIFIER")
+    assert "verification.submitted" in by_name
+    assert "case.opened" not in by_name
+    both = _rows(client, f"case={number}&actor=coordinator&action=task.")
+    assert "task.created" in both
+    assert "thing.elsewhere" not in both
+    assert "No events match." in _rows(client, f"case={number}&until=2000-01-01")
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("actor=nobody", "No staff member of your organization is called"),
+    ("actor=outsider", "No staff member of your organization is called"),
+    ("case=HV-0000-0000", "Your organization has no case HV-0000-0000."),
+    ("case=12345", "A case number looks like"),
+])
+def test_unknown_name_or_number_is_refused_with_a_message(
+    auditor_client: Client, outsider: User, query: str, message: str
+) -> None:
+    response = auditor_client.get(f"/audit/?{query}")
+    assert response.status_code == 400
+    assert message in _text(response)
+
+
+def test_case_from_another_organization_is_unknown(
+    login: Callable[[User], Client], outsider: User, case_with_history: object
+) -> None:
+    number = case_with_history.number  # type: ignore[attr-defined]
+    client = login(outsider)
+    response = client.get(f"/audit/?case={number}")
+    assert response.status_code == 400
+    assert number not in _rows(client, "")
+
+
+def test_filter_form_offers_staff_names_and_action_labels(auditor_client: Client) -> None:
+    page = _text(auditor_client.get("/audit/"))
+    assert '<option value="auditor">' in page
+    assert '<option value="case.transitioned">Case status changed</option>' in page
+    assert "Actor id" not in page
+    assert "Object id" not in page
+
+
+def test_a_long_log_is_not_counted_to_the_end(
+    auditor_client: Client, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from haven.audit import views
+
+    monkeypatch.setattr(views, "COUNT_CAP", 60)
+    for i in range(130):
+        services.record(actor=None, action="bulk.event", object_id=f"o{i}")
+    first = _rows(auditor_client, "action=bulk.")
+    assert "More than 60 events: the newest first." in first
+    assert "Page 1 of 2" in first  # the cap's pages (61 events), not the 130 there are
+    assert "No events match." not in _rows(auditor_client, "action=bulk.&page=2")
+
+
+def test_date_filters_take_whole_days(auditor_client: Client) -> None:
+    from django.utils import timezone
+
+    services.record(actor=None, action="today.event", object_id="x")
+    today = timezone.localdate().isoformat()
+    assert "today.event" in _rows(auditor_client, f"since={today}&until={today}")
+    assert "today.event" not in _rows(auditor_client, "until=2000-01-01")

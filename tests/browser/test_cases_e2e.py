@@ -64,7 +64,7 @@ def test_case_from_call_to_shelter(unsealed_server: Server, new_page: Callable[[
     # The verifier (a different person) sees it waiting, verifies it.
     verifier = new_page()
     log_in(verifier, codes, "verifier")
-    verifier.goto("/cases/dashboard/")
+    verifier.goto("/")
     expect(verifier.locator("main")).to_contain_text(number)
     verifier.goto(case_url)
     expect(verifier.locator("main")).not_to_contain_text(NAME)
@@ -80,7 +80,7 @@ def test_case_from_call_to_shelter(unsealed_server: Server, new_page: Callable[[
     # The coordinator approves "verified", assigns a caseworker and opens a shelter.
     coordinator = new_page()
     log_in(coordinator, codes, "coordinator")
-    coordinator.goto("/cases/dashboard/")
+    coordinator.goto("/")
     expect(coordinator.locator("main")).to_contain_text(number)
     coordinator.goto(case_url)
     approve = form(coordinator, "/approve/")
@@ -104,8 +104,7 @@ def test_case_from_call_to_shelter(unsealed_server: Server, new_page: Callable[[
     caseworker = new_page()
     log_in(caseworker, codes, "caseworker")
     caseworker.goto(case_url)
-    caseworker.select_option(f"{form(caseworker, '/transition/')} select[name=to]", "active")
-    caseworker.click(f"{form(caseworker, '/transition/')} button[type=submit]")
+    caseworker.click(f"{form(caseworker, '/transition/')} button[value=active]")
     expect(caseworker.locator("[data-status=active]").first).to_be_visible()
     caseworker.click("text=Plan a placement")  # the form loads on demand (htmx)
     place = form(caseworker, "/placements/")
@@ -124,8 +123,11 @@ def test_case_from_call_to_shelter(unsealed_server: Server, new_page: Callable[[
     caseworker.click(f"{tasks} button[type=submit]")
     expect(caseworker.locator("#tasks")).to_contain_text("Book train tickets")
     expect(caseworker.locator("main")).not_to_contain_text(NAME)
-    caseworker.locator("form.reveal").first.locator("button").click()  # legal name, via htmx
+    caseworker.locator("form.reveal").first.locator("button").click()  # every field, via htmx
     expect(caseworker.locator("#people .revealed").first).to_have_text(NAME)
+    expect(caseworker.locator("#people [data-field=phone] .revealed").first).to_have_text(
+        "+7 928 000 11 22")
+    expect(caseworker.locator("form.reveal")).to_have_count(0)  # one reveal, then gone
     screenshot(caseworker, "cases-04-caseworker-placed")
     caseworker.goto("/shelters/")
     expect(caseworker.locator("[data-shelter=Birch]")).to_contain_text("1 / 4")

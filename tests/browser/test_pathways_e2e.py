@@ -104,8 +104,7 @@ def verified_household(operator: Page, verifier: Page, coordinator: Page,
     coordinator.click(f"{form(coordinator, '/assign/')} button[type=submit]")
     expect(coordinator.locator("[data-testid=assignee]")).to_have_text("caseworker")
     caseworker.goto(case_url)
-    caseworker.select_option(f"{form(caseworker, '/transition/')} select[name=to]", "active")
-    caseworker.click(f"{form(caseworker, '/transition/')} button[type=submit]")
+    caseworker.click(f"{form(caseworker, '/transition/')} button[value=active]")
     expect(caseworker.locator("[data-status=active]").first).to_be_visible()
     if not spouse:
         return case_url

@@ -120,13 +120,15 @@ def test_stale_profile_page_shows_their_values_next_to_mine(assigned: Case, case
                                         member=assigned.members.get())
     services.profile_update(actor=coordinator, case=assigned, person=person,
                             version=opened["version"], story="Coordinator's account")
-    answer = client.post(url, {"version": opened["version"], "story": "Caseworker's account"})
+    answer = client.post(url, {"version": opened["version"], "legal_name": "Магомед Хасанов",
+                               "story": "Caseworker's account"})
     assert answer.status_code == 409
     page = answer.content.decode()
     assert "Coordinator&#x27;s account" in page or "Coordinator's account" in page
     assert "Caseworker&#x27;s account" in page or "Caseworker's account" in page
     assert PersonProfile.objects.get(person=person).story == "Coordinator's account"
-    saved = client.post(url, {"version": opened["version"] + 1, "story": "Merged account"})
+    saved = client.post(url, {"version": opened["version"] + 1, "legal_name": "Магомед Хасанов",
+                              "story": "Merged account"})
     assert saved.status_code == 302
     assert PersonProfile.objects.get(person=person).story == "Merged account"
 

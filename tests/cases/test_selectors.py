@@ -93,6 +93,7 @@ def test_dashboard(assigned: Case, caseworker: Any, coordinator: Any) -> None:
     board = selectors.dashboard(actor=caseworker)
     assert board.my_cases == [assigned]
     assert board.emergencies == [assigned]
+    assert selectors.urgent_cases(actor=caseworker) == [assigned]
     assert board.overdue == [task]
     assert board.overdue[0].title == "Call the consulate"
     assert board.reviews_due == [assigned]

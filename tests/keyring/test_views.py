@@ -26,7 +26,7 @@ def test_sealed_staff_pages_lead_to_unseal_and_shares_unseal(
     assert response.status_code == 302
     assert not state.is_sealed()
     assert client.get("/").status_code == 200
-    response = client.post("/keyring/seal/")
+    response = client.post("/keyring/seal/", {"confirm": "seal"})
     assert response.status_code == 302
     assert state.is_sealed()
 

@@ -101,8 +101,12 @@ def test_russian_labels() -> None:
                   "Заявители", "В наличии 1 из 2", "ОТСУТСТВУЕТ"):
         assert label in text
     assert "КОНФИДЕНЦИАЛЬНО — содержит персональные данные" in text
-    assert "Exported by Aminat K." in text
+    assert "Экспорт: Aminat K." in text
+    assert "номер экспорта exp_7Q2M9" in text
+    assert "стр. 1/1" in text
     assert "Case details" not in text
+    assert "Exported by" not in text
+    assert "page 1/1" not in text
 
 
 def test_same_input_gives_same_bytes() -> None:

@@ -367,7 +367,7 @@ def test_an_interview_makes_one_task_that_moves_with_the_date(
     assert task is not None
     assert (task.due, task.assignee, task.case, task.status) == (first, caseworker, assigned,
                                                                  TaskStatus.OPEN)
-    assert "de-humanitarian" in task.title
+    assert task.title == "Interview — Germany — humanitarian visa"  # the name, not the slug
     # The embassy asks for a paper, then reschedules the interview.
     services.application_transition(actor=caseworker, application=application,
                                     to=AS.INFORMATION_REQUESTED,

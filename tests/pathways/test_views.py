@@ -348,7 +348,7 @@ def test_interview_date_creates_a_task_and_shows_on_the_start_page(
     assert entry.task is not None
     assert entry.task.due == day
     assert entry.task.status == TaskStatus.OPEN
-    dashboard = client.get("/cases/dashboard/").content.decode()
+    dashboard = client.get("/").content.decode()
     assert 'data-testid="application-dates"' in dashboard
     assert "Send the birth certificates" in dashboard
     # Moving the date moves its task, never a second one.

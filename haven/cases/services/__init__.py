@@ -9,6 +9,7 @@ from haven.cases.services.cases import (
     member_add,
     member_update,
     person_reveal,
+    person_reveal_all,
     profile_update,
     risk_assess,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "note_add",
     "note_redact",
     "person_reveal",
+    "person_reveal_all",
     "profile_update",
     "referral_create",
     "referral_withdraw",

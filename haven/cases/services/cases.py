@@ -109,7 +109,8 @@ def case_transition(*, actor: Any, case: Case, to: str, closure_reason: str = ""
     """Move a case along its lifecycle (``models.allowed_targets``), or refuse with a reason.
 
     Guards: a case becomes active only once verified (with a coordinator's approval) or
-    partially verified; ready to travel needs an assigned caseworker; closing needs a reason.
+    partially verified; ready to travel needs an assigned caseworker; closing needs a reason
+    (withdrawing may give one, kept for the closing). No other move asks for one.
     On hold and suspended (security) remember where the case stood and resume only there.
     """
     policy.require(actor, Perm.CASE_TRANSITION, case)
@@ -135,6 +136,8 @@ def case_transition(*, actor: Any, case: Case, to: str, closure_reason: str = ""
                                        fields={"closure_reason": [_("Choose a closure reason.")]})
             locked.closure_reason = closure_reason
             locked.closed_at = timezone.now()
+        elif to == Status.WITHDRAWN and closure_reason:
+            locked.closure_reason = choice(closure_reason, ClosureReason, "closure_reason")
         if to in (Status.ON_HOLD, Status.SUSPENDED):
             if current not in (Status.ON_HOLD, Status.SUSPENDED):
                 locked.paused_from = current
@@ -260,28 +263,50 @@ def _member(case: Case, person: Person) -> Member:
 PROFILE_LIMITS = {"story": MAX_STORY, "health": MAX_STORY, "sogi": MAX_SUMMARY}
 
 
+IDENTITY_FIELDS = ("legal_name", "other_names", "phone")
+
+
 def profile_update(*, actor: Any, case: Case, person: Person, version: int | None = None,
                    **values: str) -> PersonProfile:
-    """Record what is known of a person (birth date, nationality, contacts, story…).
+    """Record what is known of a person: their names and phone, birth date, nationality,
+    contacts, story…
 
-    The profile is sealed under the person's own data key; the audit event names the fields
-    that changed, never their values. A birth date may be partial: ``YYYY``, ``YYYY-MM``.
+    The profile is sealed under the person's own data key, as are the names and phone (kept
+    on the person, with their blind-index rows rewritten so search finds the new name at
+    once); the audit event names the fields that changed, never their values. A birth date
+    may be partial: ``YYYY``, ``YYYY-MM``. ``version`` is the profile's version the editor
+    saw: one form, one version, names included.
     """
     policy.require(actor, Perm.CASE_UPDATE, case)
     _member(case, person)
-    cleaned = _clean_profile(values)
+    cleaned = _clean_profile(values, person=person)
     with transaction.atomic():
         return _write_profile(actor=actor, case=case, person=person, cleaned=cleaned,
                               version=version)
 
 
-def _clean_profile(values: Mapping[str, str]) -> dict[str, str]:
-    unknown = set(values) - set(PROFILE_FIELDS)
+def _clean_profile(values: Mapping[str, str], *, person: Person | None = None
+                   ) -> dict[str, str]:
+    """Check profile values (and, for an existing ``person``, their names and phone)."""
+    values = dict(values)
+    allowed = set(PROFILE_FIELDS) | (set(IDENTITY_FIELDS) if person is not None else set())
+    unknown = set(values) - allowed
     if unknown:
         raise ValidationFailed(_("Unknown field."),
                                fields={f: [_("Unknown field.")] for f in sorted(unknown)})
+    identity = {k: values.pop(k) for k in IDENTITY_FIELDS if k in values}
     cleaned: dict[str, str] = {}
     errors: dict[str, list[str]] = {}
+    if identity and person is not None:
+        try:
+            names = people_services.identity_clean(
+                legal_name=identity.get("legal_name", str(person.legal_name)),
+                other_names=identity.get("other_names", str(person.other_names)),
+                phone=identity.get("phone", str(person.phone)))
+        except ValidationFailed as exc:
+            errors.update(exc.fields)
+        else:
+            cleaned.update(zip(IDENTITY_FIELDS, names, strict=True))
     for name, raw in values.items():
         try:
             cleaned[name] = text(raw, name, maximum=PROFILE_LIMITS.get(name, MAX_SHORT))
@@ -298,23 +323,40 @@ def _clean_profile(values: Mapping[str, str]) -> dict[str, str]:
 
 def _write_profile(*, actor: Any, case: Case, person: Person, cleaned: dict[str, str],
                    version: int | None) -> PersonProfile:
-    """Save checked profile values, in the caller's transaction, and record which changed."""
+    """Save checked profile values, in the caller's transaction, and record which changed.
+    Names and phone live on the person: a change there rewrites its blind-index rows so
+    search finds the new name at once."""
     # Lock the person row: the profile may not exist yet, and two first saves must queue.
-    Person.objects.select_for_update().filter(pk=person.pk).first()
+    locked = Person.objects.select_for_update().get(pk=person.pk)
     profile = PersonProfile.objects.select_for_update().filter(person=person).first()
     if profile is None:
         profile = PersonProfile(person=person, version=0)
     check_version(profile.version, version, _("This person's details"))
-    share_key(person, profile)
-    changed = [n for n, v in cleaned.items() if getattr(profile, n) != v]
+    share_key(person, profile, locked)
+    changed = [n for n, v in cleaned.items()
+               if getattr(locked if n in IDENTITY_FIELDS else profile, n) != v]
     for name in changed:
-        setattr(profile, name, cleaned[name])
+        setattr(locked if name in IDENTITY_FIELDS else profile, name, cleaned[name])
+    if any(n in IDENTITY_FIELDS for n in changed):
+        locked.save()
+        people_services.person_reindex(locked)
     profile.version += 1
     profile.save()
     record(actor=actor, action="person.profile_updated", object_type="person",
            object_id=person.pk, data={"fields": sorted(changed), "case": str(case.pk),
                                       "version": profile.version})
     return profile
+
+
+def _values(case: Case, person: Person, fields: list[str]) -> dict[str, str]:
+    _member(case, person)
+    profile = None
+    if any(f in PROFILE_FIELDS for f in fields):
+        profile = PersonProfile.objects.filter(person=person).first()
+        if profile is not None:
+            share_key(person, profile)
+    return {f: (str(getattr(profile, f)) if profile is not None else "") if f in PROFILE_FIELDS
+            else str(getattr(person, f)) for f in fields}
 
 
 def person_reveal(*, actor: Any, case: Case, person: Person, field: str) -> str:
@@ -326,18 +368,23 @@ def person_reveal(*, actor: Any, case: Case, person: Person, field: str) -> str:
     policy.require(actor, Perm.PERSON_REVEAL, case)
     if field not in PERSON_FIELDS:
         raise ValidationFailed(_("Unknown field."), fields={"field": [_("Unknown field.")]})
-    _member(case, person)
-    if field in PROFILE_FIELDS:
-        profile = PersonProfile.objects.filter(person=person).first()
-        if profile is not None:
-            share_key(person, profile)
-        value = str(getattr(profile, field)) if profile is not None else ""
-    else:
-        value = str(getattr(person, field))
+    value = _values(case, person, [field])[field]
     with transaction.atomic():
         record(actor=actor, action="person.revealed", object_type="person", object_id=person.pk,
                data={"field": field, "case": str(case.pk)})
     return value
+
+
+def person_reveal_all(*, actor: Any, case: Case, person: Person) -> dict[str, str]:
+    """Every sensitive value of a case's member at once, as one recorded reveal that lists
+    the fields (a caseworker reading a person's file needs all of it; twelve clicks and twelve
+    events said nothing more)."""
+    policy.require(actor, Perm.PERSON_REVEAL, case)
+    values = _values(case, person, list(PERSON_FIELDS))
+    with transaction.atomic():
+        record(actor=actor, action="person.revealed", object_type="person", object_id=person.pk,
+               data={"fields": list(PERSON_FIELDS), "case": str(case.pk)})
+    return values
 
 
 def risk_assess(*, actor: Any, case: Case, immediacy: str, recommended_priority: str,

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from haven.access import policy
@@ -366,8 +367,12 @@ def _open_dates(application: Application, kind: str) -> list[ApplicationDate]:
 
 
 def _task_title(application: Application, kind: str, label: str) -> str:
+    """What is due and for which pathway, by the pathway's name as people read it (in the
+    language of whoever sets the date), never its slug."""
     what = label or str(DateKind(kind).label)
-    return f"{what} — {application.pathway.slug}"
+    pathway = application.pathway
+    name = pathway.name_ru if get_language() == "ru" and pathway.name_ru else pathway.name
+    return f"{what} — {name}"
 
 
 def _date_task(actor: Any, application: Application, entry: ApplicationDate) -> Task:

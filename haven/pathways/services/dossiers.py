@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from haven.access import policy
@@ -162,8 +162,11 @@ def dossier_export(*, actor: Any, application: Application,
         locked.downloads += 1
         locked.save(update_fields=["state", "downloaded_by", "downloaded_at", "downloads",
                                    "updated_at"])
-        data = dossier_data(actor=actor, application=application, fields=chosen.split(","),
-                            language=language, export=locked, at=now)
+        # Labels (fields, relationships) in the dossier's language, not the exporter's.
+        with translation.override(language):
+            data = dossier_data(actor=actor, application=application,
+                                fields=chosen.split(","), language=language, export=locked,
+                                at=now)
         content = dossier.render_dossier(data)
         record(actor=actor, action="dossier.exported", object_type="dossier_export",
                object_id=locked.pk,
