@@ -35,7 +35,6 @@ from haven.cases import forms as case_forms
 from haven.cases import selectors, services
 from haven.cases.models import (
     PERSON_FIELDS,
-    PROFILE_FIELDS,
     Case,
     ClosureReason,
     SharedField,

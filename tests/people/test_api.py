@@ -14,8 +14,8 @@ from haven.cases.models import Status
 from haven.keyring import services as keyring_services
 from haven.people import services
 from haven.people.models import Person, PersonFile
-from tests.factories.accounts import UserFactory
 from tests.accounts.helpers import api_reauthenticate
+from tests.factories.accounts import UserFactory
 
 
 @pytest.fixture
