@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from haven.access import policy
 from haven.access.permissions import Perm
 from haven.audit.models import AuditEvent
+from haven.core.exports import LISTS
 
 # --- what events are called -----------------------------------------------------------------------
 
@@ -66,6 +67,7 @@ ACTIONS: dict[str, Any] = {
     "keys.share_accepted": _("Key share accepted"),
     "keys.share_refused": _("Key share refused"),
     "keys.unsealed": _("Server unsealed"),
+    "list.exported": _("List exported (CSV)"),
     "note.added": _("Note added"),
     "note.redacted": _("Note redacted"),
     "organization.created": _("Organization created"),
@@ -144,6 +146,7 @@ KEYS: dict[str, Any] = {
     "asks_for_info": _("Asks for information"),
     "assignee": _("Assignee"),
     "capacity": _("Capacity"),
+    "capped": _("Cut at the limit"),
     "case_type": _("Type"),
     "checked": _("Events checked"),
     "closure_reason": _("Closure reason"),
@@ -168,6 +171,7 @@ KEYS: dict[str, Any] = {
     "kind": _("Kind"),
     "language": _("Language"),
     "liaison": _("Partner liaison"),
+    "list": _("List"),
     "locked": _("Locked"),
     "members": _("Travellers"),
     "minutes": _("Minutes"),
@@ -187,6 +191,8 @@ KEYS: dict[str, Any] = {
     "reviewed": _("Reviewed on"),
     "rewrapped": _("Keys rewrapped"),
     "role": _("Role"),
+    "rows": _("Rows"),
+    "search": _("Search"),
     "seed": _("Seed"),
     "sessions_ended": _("Sessions ended"),
     "shares": _("Shares"),
@@ -251,6 +257,8 @@ def _choice_tables() -> dict[str, Mapping[str, Any]]:
         "outcome": labels(cases.Outcome), "method": labels(cases.Method),
         "relationship": labels(cases.Relationship), "visibility": labels(cases.Visibility),
         "doc_type": labels(cases.DocType), "field": fields,
+        "export_list": dict(LISTS),
+        "search_kind": {"case_number": _("Case number"), "name_or_phone": _("Name or phone")},
         "status_obtained": labels(pathways.StatusObtained),
         "language": {"en": "English", "ru": "Русский"},
     }
@@ -267,7 +275,8 @@ _TABLE_OF_KEY = {"priority": "priority", "recommended_priority": "priority",
                  "doc_type": "doc_type", "urgency": "urgency", "end_reason": "end_reason",
                  "kind": "date_kind", "field": "field", "fields": "field",
                  "status_obtained": "status_obtained",
-                 "confidential": "field", "language": "language"}
+                 "confidential": "field", "language": "language",
+                 "list": "export_list", "search": "search_kind"}
 
 
 def _table(action: str, key: str) -> Mapping[str, Any] | None:

@@ -2,16 +2,18 @@
 
 from django.urls import path
 
-from haven.cases import views
+from haven.cases import export_views, views
 from haven.housing import views as housing_views
 
 app_name = "cases"
 
 urlpatterns = [
     path("", views.case_list, name="list"),
+    path("export.csv", export_views.case_export, name="export"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("new/", views.case_new, name="new"),
     path("tasks/", views.task_list, name="tasks"),
+    path("tasks/export.csv", export_views.task_export, name="tasks_export"),
     path("tasks/<uuid:task_id>/edit/", views.task_edit, name="task_edit"),
     path("tasks/<uuid:task_id>/transition/", views.task_transition, name="task_transition"),
     path("<uuid:pk>/", views.case_detail, name="detail"),

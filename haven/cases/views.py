@@ -72,17 +72,26 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return HttpResponsePermanentRedirect(reverse("core:dashboard"))
 
 
-@requires(Perm.CASE_READ)
-@require_GET
-def case_list(request: HttpRequest) -> HttpResponse:
+def case_filters(request: HttpRequest) -> tuple[case_forms.CaseFilterForm, dict[str, Any]]:
+    """The case list's filter form for the user (only filters on fields they see) and the
+    valid filters it holds; the list and its CSV export read the same ones."""
     user = request.user
     fields = policy.case_filterable(user)
     staff = selectors.assignable_staff(actor=user) if "assigned_to" in fields else ()
     form = case_forms.CaseFilterForm(request.GET or None, staff=staff, fields=fields,
                                      search_people=policy.has_perm(user, Perm.PERSON_READ))
     filters = form.cleaned_data if form.is_valid() else {}
-    found = selectors.case_search(actor=user, **{
-        k: filters.get(k, "") for k in ("q", "status", "priority", "risk", "assignee")})
+    return form, {k: filters.get(k, "") for k in ("q", "status", "priority", "risk",
+                                                  "assignee")}
+
+
+@requires(Perm.CASE_READ)
+@require_GET
+def case_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    fields = policy.case_filterable(user)
+    form, filters = case_filters(request)
+    found = selectors.case_search(actor=user, **filters)
     paginator = CappedPaginator(found.cases, PER_PAGE, known=found.count, cap=found.limit)
     page = paginator.get_page(request.GET.get("page"))
     cases = list(page.object_list)

@@ -2,13 +2,16 @@
 
 from django.urls import path
 
-from haven.pathways import views
+from haven.pathways import export_views, views
 
 app_name = "pathways"
 
 urlpatterns = [
     path("", views.pathway_list, name="list"),
     path("outcomes/", views.outcomes, name="outcomes"),
+    path("outcomes/export.csv", export_views.outcomes_export, name="outcomes_export"),
+    path("applications/export.csv", export_views.application_export,
+         name="applications_export"),
     path("dossiers/", views.dossier_queue, name="dossiers"),
     path("dossiers/<uuid:pk>/decide/", views.dossier_decide, name="dossier_decide"),
     path("dossiers/<uuid:pk>/download/", views.dossier_download, name="dossier_download"),

@@ -104,7 +104,8 @@ def pathway_list(request: HttpRequest) -> HttpResponse:
     return render(request, "pathways/list.html", {
         "form": form, "pathways": pathways,
         "may_outcomes": policy.has_perm(request.user, Perm.OUTCOMES_READ),
-        "may_dossiers": policy.has_perm(request.user, Perm.DOSSIER_APPROVE)})
+        "may_dossiers": policy.has_perm(request.user, Perm.DOSSIER_APPROVE),
+        "may_applications": policy.has_perm(request.user, Perm.APPLICATION_READ)})
 
 
 @requires(Perm.PATHWAY_READ)

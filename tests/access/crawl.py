@@ -27,6 +27,7 @@ refused to the user's role (403) or not serving the method (405) is tried once.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -65,12 +66,15 @@ PARAM_KINDS: dict[str, str] = {
     "request_id": "request",
     "user_id": "staff",
     "token_id": "token",
+    "booking_id": "booking",
+    "key_id": "key",  # the user's own security key: an account page, no case record
 }
 # ``pk`` is named after the path segment before it.
 PK_KINDS: dict[str, str] = {
     "cases": "case",
     "shelters": "shelter",
     "inbox": "request",
+    "groups": "group",  # a group of near-identical intake requests
     "applications": "application",
     "travel": "travel",
     "dossiers": "dossier",
@@ -215,7 +219,7 @@ def route_params(route: Route) -> list[str]:
 # Parameters that name no record of a case: filled from the crawl's ``extras``.
 # Every record it names is missing: what a hidden record must answer like.
 _NOBODY = Bundle("nobody", ids=dict.fromkeys(PARAM_KINDS.values(), str(SAMPLE_UUID)))
-EXTRAS = frozenset({"slug", "action", "token"})
+EXTRAS = frozenset({"slug", "action", "token", "key"})
 # Records the user may see are a means (a path to aim writes at markers through, a page to
 # check projections on), not the point: two per route are enough.
 VISIBLE_PER_ROUTE = 2
@@ -342,6 +346,7 @@ def nobody_like(value: str) -> str:
     return "qznobody"
 
 
+_CSV_LINK = re.compile(r'<a href="([^"]+)" rel="alternate" type="text/csv"')
 _CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
 
 
@@ -532,6 +537,21 @@ class Crawl:
                 label = f"GET {url}?{urlencode(query)}"
                 response = self._get(self.pages, url, label, query)
                 self._as_nobody(url, query, response, lambda q: self.pages.get(url, q), label)
+                self._exports_of(response, query)
+
+    def _exports_of(self, response: Any, query: dict[str, str]) -> None:
+        """The CSV exports a filtered list links to (``rel="alternate" type="text/csv"``),
+        with the same filter: the file must hold no marker either, and a search for a marker
+        must give the same file as a search for nobody."""
+        if response.status_code != 200:
+            return
+        for href in _CSV_LINK.findall(_content(response)):
+            export = html.unescape(href).split("?", 1)[0]
+            self.tally.pages += 1
+            label = f"GET {export}?{urlencode(query)}"
+            answer = self._get(self.pages, export, label, query)
+            self._as_nobody(export, query, answer, lambda q, e=export: self.pages.get(e, q),
+                            label)
 
     # -- API
 
@@ -580,16 +600,19 @@ class Crawl:
                 if (route.key, method) in self.shut:
                     return
                 body = _body_from(target, template) if template is not None else None
+                query = _required_query(route, target)
+                sent_to = url + (f"?{urlencode(query)}" if query else "")
                 self.tally.operations += 1
-                label = (f"{method} {url} [{bundle.name if bundle else '-'}"
+                label = (f"{method} {sent_to} [{bundle.name if bundle else '-'}"
                          f"→{target.name if target else '-'}]")
                 response = self._write(
-                    self.api, method, url, label, body=body,
+                    self.api, method, sent_to, label, body=body,
                     hidden_path=self._hidden_path(route, bundle),
                     aimed=hidden or (target is not None and target.name in self.hidden))
                 if self._hidden_path(route, bundle) and target is bundle:
-                    self._as_missing(route, method, label, response, lambda u, b=body: (
-                        self._write(self.api, method, u, f"{method} {u}", body=b,
+                    tail = f"?{urlencode(query)}" if query else ""
+                    self._as_missing(route, method, label, response, lambda u, b=body, t=tail: (
+                        self._write(self.api, method, u + t, f"{method} {u}{t}", body=b,
                                     hidden_path=False, aimed=False)))
                 self._shut(route, method, response)
 
@@ -626,6 +649,23 @@ class Crawl:
             url = fill_path(route, _NOBODY, self.extras)
             if url is not None:
                 yield None, url
+
+
+def _required_query(route: Route, bundle: Bundle | None) -> dict[str, str]:
+    """The required query parameters of a write (an upload says whose file it is in the
+    query string, so that it is sealed before it is read): a record of ``bundle`` where the
+    parameter names one, else a sample value of its schema."""
+    query: dict[str, str] = {}
+    for param in _operation_schema(route).get("parameters", []):
+        if param["in"] != "query" or not param.get("required"):
+            continue
+        kind = BODY_KINDS.get(param["name"])
+        value = bundle.id_for(kind) if bundle is not None and kind is not None else None
+        if value is None:
+            value = str(sample_value(_resolve(param.get("schema", {})),
+                                     f"{route.key} {param['name']}"))
+        query[param["name"]] = value
+    return query
 
 
 def _writes_watched(sql: str) -> bool:

@@ -18,6 +18,9 @@ PATHWAYS_PAGES: dict[str, Access] = {
     "/pathways/routes/<slug:slug>/edit/": _perm(Perm.PATHWAY_UPDATE),
     # Aggregates and case numbers only: coordinators and auditors.
     "/pathways/outcomes/": _perm(Perm.OUTCOMES_READ),
+    # CSV exports: aggregates per pathway; the applications of the cases one may see.
+    "/pathways/outcomes/export.csv": _perm(Perm.OUTCOMES_READ),
+    "/pathways/applications/export.csv": _perm(Perm.APPLICATION_READ),
     # Where to apply shows this organization's outcomes and the case's applications.
     "/pathways/cases/<uuid:case_id>/": _perm(Perm.APPLICATION_READ),
     "/pathways/cases/<uuid:case_id>/panel/": _perm(Perm.APPLICATION_READ),

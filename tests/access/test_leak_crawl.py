@@ -85,8 +85,10 @@ ALLOWED: dict[str, frozenset[str]] = {
                          "task_id", "verification_id"}),
     # A partner: the case number and what the referral shares (see the bundles' `shared`).
     "referral": frozenset({"case_id", "number"}),
-    # The auditor: ids and states in the audit log (a review date is a state of the case).
-    "auditor": IDS | {"review"},
+    # The auditor: ids and states in the audit log (a review date is a state of the case),
+    # and the log names cases by their number (issue 14, item 7: "cases by number"; a case
+    # number is not personal data, architecture.md "Audit chain").
+    "auditor": IDS | {"review", "number"},
     # The hotline's inbox: a request's whole conversation, for operators and coordinators.
     "inbox": frozenset({"request", "request_id"}),
 }
@@ -213,6 +215,7 @@ class World:
         upload = io.BytesIO(f"document-{name}-content".encode())
         upload.name = f"doc{name}.pdf"
         response = client.post(f"/cases/{case.pk}/documents/", {"doc_type": "passport",
+                                                                "person": principal.pk,
                                                                 "file": upload})
         assert response.status_code == 302, response.content
         document = Document.objects.get(case=case)
@@ -231,6 +234,9 @@ class World:
                                                           pathway=self.pathway)
         travel = pathway_services.travel_plan(actor=coordinator, case=case,
                                               route=f"route-{name}-secret")
+        booking = pathway_services.booking_add(actor=coordinator, travel=travel,
+                                               carrier=f"carrier-{name}-secret",
+                                               number=f"BK{name}77", reference=f"PNR{name}")
         dossier = pathway_services.dossier_request(actor=coordinator, application=application,
                                                    fields=["legal_name"])
         pathway_services.dossier_approve(actor=coordinator, export=dossier)
@@ -238,12 +244,13 @@ class World:
                        "document": str(document.pk), "file": str(person_file.pk),
                        "shelter": str(shelter.pk), "placement": str(placement.pk),
                        "application": str(application.pk), "travel": str(travel.pk),
-                       "dossier": str(dossier.pk)}
+                       "dossier": str(dossier.pk), "booking": str(booking.pk)}
         tokens["note"] = [*tokens.get("note", []), f"note-{name}-secret"]
         tokens["note_id"] = [str(note.pk)]
         tokens["task"] = [f"task-{name}-secret"]
         tokens["task_id"] = [str(task.pk)]
-        tokens["risk"] = [f"threat-{name}-secret", f"route-{name}-secret"]
+        tokens["risk"] = [f"threat-{name}-secret", f"route-{name}-secret",
+                          f"carrier-{name}-secret", f"pnr{name}"]
         # The case's own review date is made overdue (as time would), so that dashboards
         # list it under "reviews due": a date nothing else in the world has.
         overdue = timezone.localdate() - timedelta(days=30 + self._n)
@@ -451,7 +458,8 @@ def crawl_as(viewer: str, world: World) -> tuple[str, list[str]]:
         api=Client(headers={"Authorization": f"Bearer {raw}"}, raise_request_exception=False),
         bundles=bundles, hidden=hidden, forbidden=forbidden_for(viewer, world),
         fingerprint=lambda: world.fingerprint(hidden),
-        extras={"slug": world.pathway.slug, "action": "disable", "token": str(user.pk)},
+        extras={"slug": world.pathway.slug, "action": "disable", "token": str(user.pk),
+                "key": "1"},
         perms=policy.role_perms(user), organization=str(user.organization_id))
     # Lists are searched for what the user may not see: their own records are on the
     # unfiltered lists anyway.

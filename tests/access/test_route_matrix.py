@@ -76,9 +76,12 @@ EXPECTED: dict[str, Access] = {
     "/audit/": perm(Perm.AUDIT_READ),
     "/audit/verify/": perm(Perm.AUDIT_VERIFY),
     "/cases/": perm(Perm.CASE_READ),
+    # CSV exports: the list's own permission; rows and columns as the list shows them.
+    "/cases/export.csv": perm(Perm.CASE_READ),
     "/cases/dashboard/": STAFF,  # the old address of the start page: a redirect to /
     "/cases/new/": perm(Perm.CASE_CREATE),
     "/cases/tasks/": perm(Perm.TASK_READ),
+    "/cases/tasks/export.csv": perm(Perm.TASK_READ),
     "/cases/tasks/<uuid:task_id>/edit/": perm(Perm.TASK_UPDATE),
     "/cases/tasks/<uuid:task_id>/transition/": perm(Perm.TASK_UPDATE),
     "/cases/<uuid:pk>/": perm(Perm.CASE_READ),
@@ -137,9 +140,10 @@ EXPECTED: dict[str, Access] = {
     "POST /api/v1/cases/<case_id>/placements/<placement_id>/transition": perm(
         Perm.PLACEMENT_MANAGE),
     "POST /api/v1/cases/<case_id>/placements/group": perm(Perm.PLACEMENT_MANAGE),
-    "GET /api/v1/cases/<case_id>/documents": perm(Perm.DOCUMENT_READ),
+    "GET /api/v1/cases/<case_id>/documents": perm(Perm.DOCUMENT_READ, reauth=True),
     "POST /api/v1/cases/<case_id>/documents": perm(Perm.DOCUMENT_UPLOAD),
-    "GET /api/v1/cases/<case_id>/documents/<document_id>": perm(Perm.DOCUMENT_READ),
+    "GET /api/v1/cases/<case_id>/documents/<document_id>": perm(Perm.DOCUMENT_READ,
+                                                                 reauth=True),
     "POST /api/v1/cases/<case_id>/risk": perm(Perm.RISK_ASSESS),
     "POST /api/v1/cases/<case_id>/transition": perm(Perm.CASE_TRANSITION),
     "POST /api/v1/cases/<case_id>/verification": perm(Perm.VERIFICATION_REQUEST),

@@ -288,12 +288,18 @@ def test_documents_belong_to_people_over_the_api(assigned: Case, *, caseworker: 
     doc = made.json()
     assert (doc["person_id"], doc["doc_type"], doc["application_id"]) == (
         str(person.pk), "ticket", None)
+    # Reading documents wants a re-authenticated token (issue 13, item 5).
+    assert cw.get(url).json()["code"] == "reauth_required"
+    assert cw.get(f"{url}/{doc['id']}").status_code == 403
+    api_reauthenticate(cw, caseworker)
     assert [d["id"] for d in cw.get(url).json()] == [doc["id"]]
     download = cw.get(f"{url}/{doc['id']}")
     assert b"".join(download.streaming_content) == b"%PDF boarding"  # type: ignore[attr-defined]
     # A verifier of the case reads its documents, but not its tickets.
-    assert api(verifier).get(url).json() == []
-    assert api(verifier).get(f"{url}/{doc['id']}").status_code == 404
+    vf = api(verifier)
+    api_reauthenticate(vf, verifier)
+    assert vf.get(url).json() == []
+    assert vf.get(f"{url}/{doc['id']}").status_code == 404
 
 
 def test_a_household_is_placed_in_one_call(assigned: Case, caseworker: Any, coordinator: Any,

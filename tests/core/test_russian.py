@@ -24,7 +24,7 @@ TAGS = re.compile(r"<(script|style|code|title)[^>]*>.*?</\1>|<[^>]+>", re.S)
 LATIN = re.compile(r"[A-Za-z][A-Za-z'’]+")
 # Names that are not translated: the product, the other language's own name, time zone,
 # acronyms; usernames are added per test.
-KEPT = {"Haven", "English", "UTC", "API", "PDF"}
+KEPT = {"Haven", "English", "UTC", "API", "PDF", "CSV"}
 
 
 def latin_words(html: str) -> set[str]:
