@@ -680,6 +680,7 @@ def _document_store(request: HttpRequest, case: Case, handler: files.EncryptingU
 
 @requires(Perm.DOCUMENT_READ)
 @require_GET
+@reauth_required  # a document is handed out decrypted (issue 13, item 5)
 def document_download(request: HttpRequest, pk: UUID, document_id: UUID) -> HttpResponse:
     case = _case(request, pk)
     try:

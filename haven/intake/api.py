@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 from pydantic import Field
 
-from haven.access.decorators import api_actor, api_requires
+from haven.access.decorators import api_actor, api_reauth, api_requires
 from haven.access.permissions import Perm
 from haven.core.errors import Conflict, NotFound, ValidationFailed
 from haven.core.pagination import paginate
@@ -90,7 +90,9 @@ def request_list(request: HttpRequest, status: str = "") -> list[RequestOut]:
 
 
 @router.get("/{request_id}", response=RequestDetailOut,
-            summary="One request and its conversation, decrypted (needs an unsealed server)")
+            summary="One request and its conversation, decrypted (needs an unsealed server "
+                    "and a re-authenticated token)")
+@api_reauth
 @api_requires(Perm.REQUEST_READ)
 def request_detail(request: HttpRequest, request_id: UUID) -> RequestDetailOut:
     actor = api_actor(request)
@@ -132,7 +134,9 @@ def request_transition(request: HttpRequest, request_id: UUID, body: RequestTran
 @router.post("/{request_id}/convert", response=RequestOut,
              summary="Accept as a case in one step: open the case and its person from the "
                      "request (or link to a likely existing case), and link the conversation. "
-                     "409 names likely existing cases unless link_case or create_anyway")
+                     "409 names likely existing cases unless link_case or create_anyway "
+                     "(a re-authenticated token: the story is carried into the case)")
+@api_reauth
 @api_requires(Perm.REQUEST_TRIAGE)
 def request_convert(request: HttpRequest, request_id: UUID, body: ConvertIn) -> RequestOut:
     actor = api_actor(request)

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from haven.access import policy
 from haven.access.decorators import requires
 from haven.access.permissions import Perm
+from haven.accounts.decorators import reauth_required
 from haven.core.errors import HavenError, NotFound, Sealed
 from haven.core.pagination import paginate
 from haven.intake import selectors, services
@@ -94,8 +95,14 @@ def _render_detail(request: HttpRequest, req: Request, *, form: ConvertForm | No
     }, status=status)
 
 
+# Every page that shows a request decrypted (its contact, region and story, the messages) and
+# accepting one (which carries them into a case, and shows them again on a refusal) asks for
+# a recent re-authentication, like a reveal on the case page (issue 13, item 5).
+
+
 @requires(Perm.REQUEST_READ)
 @require_GET
+@reauth_required
 def detail(request: HttpRequest, pk: UUID) -> HttpResponse:
     return _render_detail(request, _get(request, pk))
 
@@ -147,6 +154,7 @@ def transition(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @requires(Perm.REQUEST_TRIAGE)
 @require_POST
+@reauth_required
 def convert(request: HttpRequest, pk: UUID) -> HttpResponse:
     """Accept: propose a likely existing case first (exact name or phone), else open one."""
     req = _get(request, pk)
@@ -187,6 +195,7 @@ def convert(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @requires(Perm.REQUEST_READ)
 @require_GET
+@reauth_required
 def group(request: HttpRequest, pk: UUID) -> HttpResponse:
     found = _group(request, pk)
     members = selectors.group_members(user=request.user, group=found)
@@ -255,6 +264,7 @@ def _case_request(request: HttpRequest, case_id: UUID) -> Request:
 
 @requires(Perm.CASE_UPDATE)
 @require_GET
+@reauth_required
 def case_conversation(request: HttpRequest, case_id: UUID) -> HttpResponse:
     return _render_detail(request, _case_request(request, case_id),
                           reply_url=reverse("inbox:case_reply", args=[case_id]))

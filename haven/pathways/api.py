@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
-from haven.access.decorators import api_actor, api_requires
+from haven.access.decorators import api_actor, api_reauth, api_requires
 from haven.access.permissions import Perm
 from haven.accounts.models import User
 from haven.cases import selectors as case_selectors
@@ -265,7 +265,9 @@ def pathway_list(request: HttpRequest, filters: Query[PathwayFilter]) -> list[Pa
                 "score, then typical processing days. Each comes with its reasons (fit, "
                 "misfit, unknown) and this organization's observed outcomes on it. The "
                 "ranking reads the household's nationalities and documents, so it takes "
-                "`application:read` and a case the token's user may see.")
+                "`application:read`, a case the token's user may see and, as the page, a "
+                "re-authenticated token.")
+@api_reauth
 @api_requires(Perm.APPLICATION_READ)
 def pathway_suggestions(request: HttpRequest, case_id: UUID, filters: Query[SuggestionFilter]
                         ) -> list[PathwaySuggestionOut]:
@@ -970,7 +972,9 @@ def travel_plan(request: HttpRequest, payload: TravelIn) -> Status[TravelOut]:
 
 
 @travel_router.get("/{travel_id}", response=TravelDetailOut,
-                   summary="One journey; its route only for those who may see it (recorded)")
+                   summary="One journey; its route only for those who may see it (recorded; "
+                           "the token must have re-authenticated)")
+@api_reauth
 @api_requires(Perm.TRAVEL_READ)
 def travel_get(request: HttpRequest, travel_id: UUID) -> TravelDetailOut:
     actor = api_actor(request)
@@ -986,6 +990,7 @@ def travel_get(request: HttpRequest, travel_id: UUID) -> TravelDetailOut:
 
 @travel_router.patch("/{travel_id}", response=TravelOut,
                      summary="Change a journey that has not ended (only the fields sent)")
+@api_reauth
 @api_requires(Perm.TRAVEL_MANAGE)
 def travel_update(request: HttpRequest, travel_id: UUID, payload: TravelUpdateIn) -> TravelOut:
     actor = api_actor(request)
@@ -1042,6 +1047,7 @@ def travel_undo(request: HttpRequest, travel_id: UUID) -> TravelOut:
 @travel_router.post("/{travel_id}/bookings", response={201: BookingOut},
                     summary="Add a booking to a journey (sealed; for those who may see the "
                             "route)")
+@api_reauth
 @api_requires(Perm.TRAVEL_MANAGE)
 def booking_add(request: HttpRequest, travel_id: UUID, payload: BookingIn) -> Status[BookingOut]:
     actor = api_actor(request)
@@ -1054,6 +1060,7 @@ def booking_add(request: HttpRequest, travel_id: UUID, payload: BookingIn) -> St
 
 @travel_router.patch("/{travel_id}/bookings/{booking_id}", response=BookingOut,
                      summary="Change a booking (only the fields sent)")
+@api_reauth
 @api_requires(Perm.TRAVEL_MANAGE)
 def booking_update(request: HttpRequest, travel_id: UUID, booking_id: UUID,
                    payload: BookingPatchIn) -> BookingOut:

@@ -177,6 +177,7 @@ def _uuid_or_none(value: Any) -> UUID | None:
 
 @requires(Perm.APPLICATION_READ)
 @require_GET
+@reauth_required  # its reasons tell each member's nationality fit (profile data)
 def where_to_apply(request: HttpRequest, case_id: UUID) -> HttpResponse:
     case = _case(request, case_id)
     if not policy.has_perm(request.user, Perm.APPLICATION_READ, case):
@@ -658,14 +659,25 @@ def _to_travel(travel: Travel) -> HttpResponseRedirect:
     return HttpResponseRedirect(reverse("pathways:travel", args=[travel.pk]))
 
 
+@reauth_required
+def _travel_with_route(request: HttpRequest, travel: Travel) -> HttpResponse:
+    return _render_travel(request, travel)
+
+
 @requires(Perm.TRAVEL_READ)
 @require_GET
 def travel_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
-    return _render_travel(request, _travel(request, pk))
+    """A journey; its route, transit points, escort and bookings (``?show=route``, for those
+    who may see them) only after a recent re-authentication (issue 13, item 5)."""
+    travel = _travel(request, pk)
+    if request.GET.get("show") == "route" and policy.may_see_route(request.user, travel):
+        return _travel_with_route(request, travel)
+    return _render_travel(request, travel)
 
 
 @requires(Perm.TRAVEL_MANAGE)
 @require_POST
+@reauth_required  # changes the route (and shows it again on an error)
 def travel_update(request: HttpRequest, pk: UUID) -> HttpResponse:
     travel = _travel(request, pk)
     with_route = request.POST.get("with_route") == "1" and policy.may_see_route(
@@ -745,6 +757,7 @@ def _to_bookings(travel: Travel) -> HttpResponseRedirect:
 
 @requires(Perm.TRAVEL_MANAGE)
 @require_POST
+@reauth_required  # bookings are as sensitive as the route
 def booking_add(request: HttpRequest, pk: UUID) -> HttpResponse:
     travel = _travel(request, pk)
     form = pw_forms.BookingForm(request.POST)
@@ -761,6 +774,7 @@ def booking_add(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 @requires(Perm.TRAVEL_MANAGE)
 @require_POST
+@reauth_required
 def booking_edit(request: HttpRequest, pk: UUID, booking_id: UUID) -> HttpResponse:
     """Change a booking (its own form, prefixed with its id), or remove it (``remove``)."""
     travel = _travel(request, pk)

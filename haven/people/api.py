@@ -8,7 +8,7 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from haven.access import policy
-from haven.access.decorators import api_actor, api_requires
+from haven.access.decorators import api_actor, api_reauth, api_requires
 from haven.access.permissions import Perm
 from haven.core.errors import ValidationFailed
 from haven.keyring import files, keys
@@ -51,7 +51,9 @@ def person_create(request: HttpRequest, payload: PersonIn) -> Status[CreatedOut]
 
 
 @router.get("", response=list[PersonOut],
-            summary="List or search the people of your cases (exact name token or phone)")
+            summary="List or search the people of your cases (exact name token or phone); "
+                    "names and phones decrypted, so the token must have re-authenticated")
+@api_reauth
 @api_requires(Perm.PERSON_READ)
 def person_list(request: HttpRequest, q: str = "") -> list[PersonOut]:
     rows = selectors.person_list(actor=api_actor(request), q=q[:200])

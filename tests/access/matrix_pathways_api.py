@@ -12,15 +12,17 @@ from haven.access.decorators import Access
 from haven.access.permissions import Perm
 
 
-def _perm(p: Perm) -> Access:
-    return Access("perm", p)
+def _perm(p: Perm, *, reauth: bool = False) -> Access:
+    return Access("perm", p, reauth=reauth)
 
 
 PATHWAYS_API: dict[str, Access] = {
     "GET /api/v1/pathways": _perm(Perm.PATHWAY_READ),
     "GET /api/v1/pathways/<slug>": _perm(Perm.PATHWAY_READ),
     "PATCH /api/v1/pathways/<slug>": _perm(Perm.PATHWAY_UPDATE),
-    "GET /api/v1/pathways/suggestions/<case_id>": _perm(Perm.APPLICATION_READ),
+    # Re-authenticated (issue 13, item 5): the ranking tells each member's nationality fit;
+    # a journey's route and bookings are as dangerous as an address.
+    "GET /api/v1/pathways/suggestions/<case_id>": _perm(Perm.APPLICATION_READ, reauth=True),
     "GET /api/v1/applications": _perm(Perm.APPLICATION_READ),
     "POST /api/v1/applications": _perm(Perm.APPLICATION_CREATE),
     "GET /api/v1/applications/<application_id>": _perm(Perm.APPLICATION_READ),
@@ -35,12 +37,13 @@ PATHWAYS_API: dict[str, Access] = {
     "POST /api/v1/dossiers/<dossier_id>/decline": _perm(Perm.DOSSIER_APPROVE),
     "GET /api/v1/travel": _perm(Perm.TRAVEL_READ),
     "POST /api/v1/travel": _perm(Perm.TRAVEL_MANAGE),
-    "GET /api/v1/travel/<travel_id>": _perm(Perm.TRAVEL_READ),
-    "PATCH /api/v1/travel/<travel_id>": _perm(Perm.TRAVEL_MANAGE),
+    "GET /api/v1/travel/<travel_id>": _perm(Perm.TRAVEL_READ, reauth=True),
+    "PATCH /api/v1/travel/<travel_id>": _perm(Perm.TRAVEL_MANAGE, reauth=True),
     "POST /api/v1/travel/<travel_id>/transition": _perm(Perm.TRAVEL_MANAGE),
     "POST /api/v1/travel/<travel_id>/undo": _perm(Perm.TRAVEL_MANAGE),
-    "POST /api/v1/travel/<travel_id>/bookings": _perm(Perm.TRAVEL_MANAGE),
-    "PATCH /api/v1/travel/<travel_id>/bookings/<booking_id>": _perm(Perm.TRAVEL_MANAGE),
+    "POST /api/v1/travel/<travel_id>/bookings": _perm(Perm.TRAVEL_MANAGE, reauth=True),
+    "PATCH /api/v1/travel/<travel_id>/bookings/<booking_id>": _perm(Perm.TRAVEL_MANAGE,
+                                                                     reauth=True),
     "DELETE /api/v1/travel/<travel_id>/bookings/<booking_id>": _perm(Perm.TRAVEL_MANAGE),
     "GET /api/v1/outcomes": _perm(Perm.OUTCOMES_READ),
 }

@@ -162,7 +162,7 @@ EXPECTED: dict[str, Access] = {
     "/keyring/sealed/": STAFF,
     "/keyring/seal/": perm(Perm.KEYS_SEAL),
     # People (API): encrypted records, found through blind indexes.
-    "GET /api/v1/people": perm(Perm.PERSON_READ),
+    "GET /api/v1/people": perm(Perm.PERSON_READ, reauth=True),  # names and phones, decrypted
     "POST /api/v1/people": perm(Perm.PERSON_CREATE),
     "DELETE /api/v1/people/<person_id>": perm(Perm.PERSON_ERASE),
     "POST /api/v1/people/<person_id>/files": perm(Perm.DOCUMENT_UPLOAD),
@@ -186,8 +186,8 @@ EXPECTED: dict[str, Access] = {
     "/inbox/case/<uuid:case_id>/": perm(Perm.CASE_UPDATE),
     "/inbox/case/<uuid:case_id>/reply/": perm(Perm.CASE_UPDATE),
     "GET /api/v1/requests": perm(Perm.REQUEST_READ),
-    "GET /api/v1/requests/<request_id>": perm(Perm.REQUEST_READ),
-    "POST /api/v1/requests/<request_id>/convert": perm(Perm.REQUEST_TRIAGE),
+    "GET /api/v1/requests/<request_id>": perm(Perm.REQUEST_READ, reauth=True),  # the story
+    "POST /api/v1/requests/<request_id>/convert": perm(Perm.REQUEST_TRIAGE, reauth=True),
     "POST /api/v1/requests/<request_id>/reply": perm(Perm.REQUEST_REPLY),
     "POST /api/v1/requests/<request_id>/transition": perm(Perm.REQUEST_TRIAGE),
     **PATHWAYS_PAGES,

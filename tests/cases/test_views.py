@@ -260,6 +260,14 @@ def test_document_upload_and_download_encrypted(assigned: Case, caseworker: Any,
     download = client.get(url(assigned, f"documents/{doc.pk}/"))
     assert b"".join(download.streaming_content) == b"%PDF secret passport"  # type: ignore[attr-defined]
     assert AuditEvent.objects.filter(action="document.downloaded").count() == 1
+    # Issue 13, item 5: a download hands the file out decrypted, so it re-authenticates.
+    _stale(client)
+    refused = client.get(url(assigned, f"documents/{doc.pk}/"))
+    assert refused.status_code == 302
+    assert refused["Location"] == ("/accounts/reauth/?next=" + url(assigned, f"documents/{doc.pk}/")
+                                   .replace("/", "%2F"))
+    assert b"secret passport" not in refused.content
+    assert AuditEvent.objects.filter(action="document.downloaded").count() == 1
 
 
 def test_a_document_is_a_persons_and_may_be_made_for_an_application(

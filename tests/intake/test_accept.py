@@ -15,6 +15,7 @@ from haven.cases.services import case_assign, case_open
 from haven.intake import services
 from haven.intake.models import Status
 from haven.people.models import Person
+from tests.accounts.helpers import api_reauthenticate
 from tests.intake.conftest import SUBMISSION, reload, submit
 
 pytestmark = pytest.mark.django_db
@@ -156,6 +157,11 @@ def test_api_accept_proposes_then_links(done: services.Submitted, coordinator: A
     raw, _ = account_services.token_create(actor=None, user=coordinator, name="t")
     client = Client(headers={"Authorization": f"Bearer {raw}"})
     url = f"/api/v1/requests/{done.request.pk}/convert"
+    stale = client.post(url, json.dumps({"legal_name": "Иван Тестов"}),
+                        content_type="application/json")
+    assert stale.json()["code"] == "reauth_required"  # the story goes into the case
+    assert reload(done.request).status != Status.ACCEPTED
+    api_reauthenticate(client, coordinator)
     proposed = client.post(url, json.dumps({"legal_name": "Иван Тестов"}),
                            content_type="application/json")
     assert proposed.status_code == 409

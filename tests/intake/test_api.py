@@ -9,6 +9,7 @@ from django.test import Client
 from haven.accounts import services as account_services
 from haven.intake import services
 from haven.intake.models import Status
+from tests.accounts.helpers import api_reauthenticate
 from tests.intake.conftest import reload
 
 pytestmark = pytest.mark.django_db
@@ -30,6 +31,12 @@ def test_inbox_api_round_trip(submitted: services.Submitted, operator: Any,
     listing = client.get("/api/v1/requests")
     assert listing.status_code == 200
     assert [r["id"] for r in listing.json()] == [str(pk)]
+    # The story is decrypted: the token must have re-authenticated (issue 13, item 5).
+    stale = client.get(f"/api/v1/requests/{pk}")
+    assert stale.status_code == 403
+    assert stale.json()["code"] == "reauth_required"
+    assert b"North Caucasus" not in stale.content
+    api_reauthenticate(client, operator)
     detail = client.get(f"/api/v1/requests/{pk}")
     assert detail.status_code == 200
     assert detail.json()["payload"]["region"] == "North Caucasus"
@@ -56,7 +63,9 @@ def test_inbox_api_refuses_other_roles(plain_submitted: services.Submitted, case
     assert api(caseworker).get("/api/v1/requests").status_code == 403
     assert api(caseworker).post(f"/api/v1/requests/{pk}/transition", {"to": "spam"},
                                 content_type="application/json").status_code == 403
-    assert api(outsider).get(f"/api/v1/requests/{pk}").status_code == 404
+    stranger = api(outsider)
+    api_reauthenticate(stranger, outsider)
+    assert stranger.get(f"/api/v1/requests/{pk}").status_code == 404
     assert reload(plain_submitted.request).status == Status.NEW
 
 

@@ -26,6 +26,7 @@ from haven.pathways.models import (
     Travel,
     TravelStatus,
 )
+from tests.accounts.helpers import api_reauthenticate
 from tests.pathways.conftest import add_document
 
 pytestmark = pytest.mark.django_db
@@ -35,13 +36,40 @@ JSON = "application/json"
 Api = Callable[[Any], Client]
 
 
+
 @pytest.fixture
 def api(db: None) -> Api:
-    def make(user: Any) -> Client:
+    """A token client that re-authenticated (routes, bookings and the ranking want it);
+    ``stepped_up=False`` for one that did not."""
+
+    def make(user: Any, *, stepped_up: bool = True) -> Client:
         raw, _ = account_services.token_create(actor=None, user=user, name="test")
-        return Client(headers={"Authorization": f"Bearer {raw}"})
+        client = Client(headers={"Authorization": f"Bearer {raw}"})
+        if stepped_up:
+            api_reauthenticate(client, user)
+        return client
 
     return make
+
+
+def test_route_bookings_and_ranking_want_a_reauthenticated_token(
+        household: Case, reference: dict[str, Pathway], caseworker: Any, api: Api) -> None:
+    """Issue 13, item 5, over the API: without a recent re-authentication the journey comes
+    without being shown at all, and nothing of its route or bookings is in the answer."""
+    travel = services.travel_plan(actor=caseworker, case=household, route="Nalchik → Tbilisi")
+    services.booking_add(actor=caseworker, travel=travel, carrier="Georgian Bus",
+                         reference="QX7P2L")
+    client = api(caseworker, stepped_up=False)
+    for url in (f"/api/v1/travel/{travel.pk}", f"/api/v1/pathways/suggestions/{household.pk}"):
+        refused = client.get(url)
+        assert refused.status_code == 403, url
+        assert refused.json()["code"] == "reauth_required"
+        for secret in (b"Tbilisi", b"QX7P2L", b"Georgian"):
+            assert secret not in refused.content
+    api_reauthenticate(client, caseworker)
+    shown = client.get(f"/api/v1/travel/{travel.pk}").json()
+    assert shown["route"]["route"] == "Nalchik → Tbilisi"
+    assert shown["bookings"][0]["reference"] == "QX7P2L"
 
 
 def today() -> Any:

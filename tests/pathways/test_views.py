@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from haven.accounts.services import SESSION_REAUTH_AT
 from haven.cases.models import Case, DocType, Member, Priority, Status, Task, TaskStatus
-from haven.pathways import services
+from haven.pathways import selectors, services
 from haven.pathways.models import (
     ApplicantOutcome,
     Application,
@@ -864,3 +864,51 @@ def test_bookings_and_tickets_on_the_journey_page(
     assert (booking.mode, booking.number) == ("train", "EC 172")
     client.post(url + f"bookings/{booking.pk}/", {"remove": "1"})
     assert not travel.bookings.exists()
+
+
+# --- re-authentication (issue 13, item 5) ----------------------------------------------------------
+
+
+def _stale(client: Client) -> None:
+    session = client.session
+    session[SESSION_REAUTH_AT] = 0
+    session.save()
+
+
+def test_route_bookings_and_where_to_apply_ask_to_reauthenticate(
+        household: Case, reference: dict[str, Pathway], caseworker: Any, login: Login) -> None:
+    travel = services.travel_plan(actor=caseworker, case=household,
+                                  route="Tbilisi – Istanbul – Berlin")
+    booking = services.booking_add(actor=caseworker, travel=travel, carrier="Turkish Airlines",
+                                   number="TK1383", reference="PNRX7Q")
+    client = login(caseworker)
+    route_url = f"/pathways/travel/{travel.pk}/?show=route"
+    shown = client.get(route_url).content.decode()
+    assert "Istanbul" in shown
+    assert "PNRX7Q" in shown
+    assert 'id="pathway-de-humanitarian"' in client.get(
+        f"/pathways/cases/{household.pk}/").content.decode()
+    _stale(client)
+    viewed = actions().count("travel.route_viewed")
+    for page in (route_url, f"/pathways/cases/{household.pk}/"):
+        refused = client.get(page)
+        assert refused.status_code == 302, page
+        assert refused["Location"].startswith("/accounts/reauth/?next=")
+        for secret in (b"Istanbul", b"PNRX7Q", b"TK1383", b"pathway-de-humanitarian"):
+            assert secret not in refused.content
+    assert actions().count("travel.route_viewed") == viewed
+    # Without the route the journey's page is still there (status, members, steps).
+    plain = client.get(f"/pathways/travel/{travel.pk}/")
+    assert plain.status_code == 200
+    assert b"Istanbul" not in plain.content
+    # Changing the route or a booking re-authenticates too, and changes nothing before.
+    for post, data in ((f"/pathways/travel/{travel.pk}/update/", {"route": "Other way"}),
+                       (f"/pathways/travel/{travel.pk}/bookings/{booking.pk}/",
+                        {"carrier": "Other", "mode": "flight"})):
+        refused = client.post(post, {**data, "next": route_url})
+        assert refused.status_code == 302
+        assert refused["Location"].startswith("/accounts/reauth/?next=%2Fpathways%2Ftravel%2F")
+    route = selectors.travel_route(actor=caseworker, travel=travel)
+    assert route is not None
+    assert route.route == "Tbilisi – Istanbul – Berlin"
+    assert route.bookings[0].carrier == "Turkish Airlines"

@@ -20,11 +20,30 @@ from tests.factories.accounts import UserFactory
 
 @pytest.fixture
 def api(sealed_middleware: None) -> Any:
-    def make(user: Any) -> Client:
+    """A token client that re-authenticated, as a script does before reading people (the
+    list decrypts names and phones); ``stepped_up=False`` for one that did not."""
+
+    def make(user: Any, *, stepped_up: bool = True) -> Client:
         raw, _ = account_services.token_create(actor=None, user=user, name="test")
-        return Client(headers={"Authorization": f"Bearer {raw}"})
+        client = Client(headers={"Authorization": f"Bearer {raw}"})
+        if stepped_up:
+            api_reauthenticate(client, user)
+        return client
 
     return make
+
+
+def test_listing_people_wants_a_reauthenticated_token(unsealed: list[str], coordinator: Any,
+                                                      api: Any) -> None:
+    """Issue 13, item 5: the list shows names and phones decrypted."""
+    services.person_create(actor=coordinator, legal_name="Магомед", phone="+7 928 000 11 22")
+    client = api(coordinator, stepped_up=False)
+    refused = client.get("/api/v1/people")
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "reauth_required"
+    assert "Магомед".encode() not in refused.content
+    api_reauthenticate(client, coordinator)
+    assert [p["legal_name"] for p in client.get("/api/v1/people").json()] == ["Магомед"]
 
 
 @pytest.mark.parametrize("query", ["магомед", "MAGOMED", "Magomed"])
@@ -59,7 +78,10 @@ def test_api_validation_error(unsealed: list[str], coordinator: Any, api: Any) -
 
 
 def test_api_sealed_is_503_json(shares: list[str], coordinator: Any, api: Any) -> None:
-    response = api(coordinator).get("/api/v1/people", {"q": "x"})
+    # (Registering someone: listing would first want a re-authentication, which a sealed
+    # server cannot check.)
+    response = api(coordinator, stepped_up=False).post("/api/v1/people", {"legal_name": "X"},
+                                                       content_type="application/json")
     assert response.status_code == 503
     assert "sealed" in response.json()["detail"]
     assert response.json()["code"] == "sealed"
