@@ -139,24 +139,57 @@ def person_create(*, actor: Any, legal_name: str, other_names: str = "", phone: 
     return person
 
 
+def _erase_case_records(person: Person) -> tuple[list[Any], dict[str, int]]:
+    """Delete what other apps hold about ``person`` that the person's own key does not seal
+    (a case's records are sealed under the case's key, so shredding the person's key leaves
+    them readable): their documents, the tasks made for them, the journeys and bookings of
+    nobody else, and on applications of nobody else what names them (the authority, its
+    reference, the refusal reasons; the stages and dates stay for the outcome figures).
+    Memberships, profiles, placements, applicant rows and their checklist ticks go with the
+    person (cascade). Returns the stored files to remove after commit, and the counts."""
+    from haven.cases.models import Document, Member, Task
+    from haven.pathways.models import Application, Travel
+
+    members = list(Member.objects.filter(person=person).values_list("pk", flat=True))
+    documents = Document.objects.filter(person=person)
+    document_ids = list(documents.values_list("pk", flat=True))
+    documents.delete()  # with them, their places among a booking's tickets
+    tasks, _ = Task.objects.filter(person=person).delete()
+    travels = [t.pk for t in Travel.objects.filter(members__in=members).distinct()
+               if not t.members.exclude(pk__in=members).exists()]
+    Travel.objects.filter(pk__in=travels).delete()  # bookings, steps, arrival with them
+    applications = [a for a in Application.objects.filter(
+        applicants__member__in=members).distinct().select_related("case")
+        if not a.applicants.exclude(member__in=members).exists()]
+    keys.prefetch(applications)
+    for application in applications:
+        application.submitted_to = application.external_reference = ""
+        application.refusal_reasons = ""
+        application.save(update_fields=["submitted_to", "external_reference", "refusal_reasons"])
+    return document_ids, {"documents": len(document_ids), "tasks": tasks,
+                          "journeys": len(travels), "applications": len(applications)}
+
+
 def person_erase(*, actor: Any, person: Person) -> None:
     """Erase a person for good (coordinators only): crypto-shred their data key.
 
     Their data key is destroyed and every other key re-wrapped under a new KEK (see
     ``keyring.services.shred``), so their fields and files stay noise in every older backup.
-    Rows and stored files are deleted too; the audit event keeps only the id.
+    Rows and stored files are deleted too — their own and what their cases hold about them
+    (``_erase_case_records``); the audit event keeps only the id and the counts.
     """
     policy.require(actor, Perm.PERSON_ERASE, person)
     file_ids = list(PersonFile.objects.filter(person=person).values_list("id", flat=True))
     person_id = person.pk
     with transaction.atomic():
+        document_ids, counts = _erase_case_records(person)
         keyring_services.shred(owner=person.keyring_owner())
         Person.objects.filter(pk=person_id).delete()
         record(actor=actor, action="person.erased", object_type="person", object_id=person_id,
-               data={"files": len(file_ids)})
+               data={"files": len(file_ids), **counts})
 
         def remove_files() -> None:
-            for file_id in file_ids:
+            for file_id in [*file_ids, *document_ids]:
                 files.delete_stored(file_id)
 
         transaction.on_commit(remove_files)
