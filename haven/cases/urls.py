@@ -29,6 +29,8 @@ urlpatterns = [
     path("<uuid:pk>/members/", views.member_add, name="member_add"),
     path("<uuid:pk>/people/<uuid:person_id>/", views.profile_edit, name="profile"),
     path("<uuid:pk>/people/<uuid:person_id>/reveal/", views.person_reveal, name="reveal"),
+    path("<uuid:pk>/people/<uuid:person_id>/travels/", views.member_travels,
+         name="member_travels"),
     path("<uuid:pk>/notes/", views.note_add, name="note_add"),
     path("<uuid:pk>/notes/<uuid:note_id>/redact/", views.note_redact, name="note_redact"),
     path("<uuid:pk>/tasks/", views.task_add, name="task_add"),

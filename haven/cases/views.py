@@ -517,6 +517,31 @@ def person_reveal(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpRespon
     return _reveal_with_reauth(request, pk, person_id)
 
 
+@requires(Perm.CASE_UPDATE)
+@require_POST
+def member_travels(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpResponse:
+    """Mark a member as travelling with the household or staying behind (applications and
+    journeys then start with those who travel)."""
+    case = _case(request, pk)
+    try:
+        member = selectors.member_get(actor=request.user, case=case, person_id=person_id)
+    except NotFound:
+        raise Http404 from None
+    choice = request.POST.get("travels_with", "")
+    if choice not in ("yes", "no"):
+        messages.error(request, _("Nothing was changed: say whether they travel."))
+        return _to_case(case.pk, "people")
+    try:
+        services.member_update(actor=request.user, member=member, travels_with=choice == "yes",
+                               confidential_fields=member.confidential)
+    except HavenError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Marked as travelling with the household.")
+                         if choice == "yes" else _("Marked as staying behind."))
+    return _to_case(case.pk, "people")
+
+
 @requires(Perm.NOTE_CREATE)
 @require_POST
 def note_add(request: HttpRequest, pk: UUID) -> HttpResponse:

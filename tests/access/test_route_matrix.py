@@ -95,6 +95,7 @@ EXPECTED: dict[str, Access] = {
     "/cases/<uuid:pk>/risk/": perm(Perm.RISK_ASSESS),
     "/cases/<uuid:pk>/members/": perm(Perm.CASE_UPDATE),
     "/cases/<uuid:pk>/people/<uuid:person_id>/": perm(Perm.CASE_UPDATE),
+    "/cases/<uuid:pk>/people/<uuid:person_id>/travels/": perm(Perm.CASE_UPDATE),
     "/cases/<uuid:pk>/people/<uuid:person_id>/reveal/": perm(Perm.PERSON_REVEAL),
     "/cases/<uuid:pk>/notes/": perm(Perm.NOTE_CREATE),
     "/cases/<uuid:pk>/notes/<uuid:note_id>/redact/": perm(Perm.NOTE_REDACT),

@@ -149,7 +149,10 @@ def test_one_action_reveals_every_field_and_records_one_event(
     page = _page(client, assigned)
     member = re.search(r'<article class="member".*?</article>', _section(page, "people"), re.S)
     assert member is not None
-    assert member.group(0).count("<button") == 1  # one reveal per person, not one per field
+    # One reveal per person, not one per field (the other button: "stays behind").
+    assert member.group(0).count("<button") == 2
+    reveal = f'action="/cases/{assigned.pk}/people/{person.pk}/reveal/"'
+    assert member.group(0).count(reveal) == 1
     before = AuditEvent.objects.filter(action="person.revealed").count()
     response = client.post(f"/cases/{assigned.pk}/people/{person.pk}/reveal/", {"field": "all"})
     assert response.status_code == 200

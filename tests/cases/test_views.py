@@ -598,3 +598,42 @@ def test_operator_case_page_leaves_out_risk_housing_and_history(assigned: Case, 
     full = login(caseworker).get(url(assigned)).content.decode()
     assert "Imminent" in full
     assert 'id="history"' in full
+
+
+def test_a_member_is_marked_as_staying_behind_from_the_case_page(
+        assigned: Case, caseworker: Any, operator: Any, login: Login) -> None:
+    """Issue 14: who travels with the household is chosen on the case page, and the journey
+    and application forms then start with those who travel."""
+    from haven.cases.models import Member, Relationship
+
+    spouse = services.member_add(actor=caseworker, case=assigned, legal_name="Зарема",
+                                 relationship=Relationship.SPOUSE)
+    client = login(caseworker)
+    page = client.get(url(assigned)).content.decode()
+    form = f'action="/cases/{assigned.pk}/people/{spouse.person_id}/travels/"'
+    assert form in page
+    assert "Mark as staying behind" in page
+    response = client.post(url(assigned, f"people/{spouse.person_id}/travels/"),
+                           {"travels_with": "no"}, follow=True)
+    assert response.redirect_chain[-1][0] == url(assigned) + "#people"
+    assert "Marked as staying behind." in response.content.decode()
+    spouse.refresh_from_db()
+    assert spouse.travels_with is False
+    event = AuditEvent.objects.filter(action="case.member_updated").latest("seq")
+    assert (event.data["person"], event.data["travels_with"]) == (str(spouse.person_id), False)
+    page = response.content.decode()
+    assert "stays behind" in page
+    assert "Mark as travelling with the household" in page
+    bad = client.post(url(assigned, f"people/{spouse.person_id}/travels/"), {"travels_with": "?"},
+                      follow=True)
+    assert "Nothing was changed" in bad.content.decode()
+    assert Member.objects.get(pk=spouse.pk).travels_with is False
+    client.post(url(assigned, f"people/{spouse.person_id}/travels/"), {"travels_with": "yes"})
+    spouse.refresh_from_db()
+    assert spouse.travels_with is True
+    # The operator who opened the case follows it but does not run it.
+    refused = login(operator).post(url(assigned, f"people/{spouse.person_id}/travels/"),
+                                   {"travels_with": "no"})
+    assert refused.status_code == 403
+    spouse.refresh_from_db()
+    assert spouse.travels_with is True
