@@ -163,6 +163,7 @@ KEYS: dict[str, Any] = {
     "download": _("Download"),
     "due": _("Due"),
     "end_reason": _("Reason"),
+    "failures_since_last": _("Failed attempts before"),
     "field": _("Field"),
     "files": _("Files"),
     "fields": _("Fields"),
@@ -173,6 +174,7 @@ KEYS: dict[str, Any] = {
     "journeys": _("Journeys"),
     "kdf_log2_n": _("Codename hashing cost"),
     "kind": _("Kind"),
+    "known_device": _("Known browser"),
     "language": _("Language"),
     "liaison": _("Partner liaison"),
     "list": _("List"),
@@ -263,6 +265,8 @@ def _choice_tables() -> dict[str, Mapping[str, Any]]:
         "doc_type": labels(cases.DocType), "field": fields,
         "export_list": dict(LISTS),
         "search_kind": {"case_number": _("Case number"), "name_or_phone": _("Name or phone")},
+        "second_factor": {"totp": _("Authenticator app"), "code": _("Authenticator app"),
+                          "recovery_code": _("Recovery code"), "webauthn": _("Security key")},
         "status_obtained": labels(pathways.StatusObtained),
         "language": {"en": "English", "ru": "Русский"},
     }
@@ -289,6 +293,8 @@ def _table(action: str, key: str) -> Mapping[str, Any] | None:
     if key in ("from", "to", "status"):
         name = _STATUS_BY_PREFIX.get(prefix)
         return tables[name] if name else None
+    if key == "kind" and prefix == "auth":
+        return tables["second_factor"]
     if key == "state":
         return tables["dossier_state" if prefix == "dossier" else "verification_state"]
     name = _TABLE_OF_KEY.get(key)

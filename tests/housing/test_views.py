@@ -71,3 +71,22 @@ def test_a_household_is_placed_from_one_form(assigned: Any, caseworker: Any, coo
     assert "2 placements planned." in response.content.decode()
     assert {p.person_id for p in Placement.objects.all()} == {principal.person_id,
                                                               spouse.person_id}
+
+
+def test_shelter_address_asks_to_reauthenticate_when_stale(unsealed: list[str],
+                                                           coordinator: Any,
+                                                           login: Login) -> None:
+    from haven.accounts.services import SESSION_REAUTH_AT
+
+    shelter = services.shelter_create(actor=coordinator, code_name="Birch", address="Lenina 5",
+                                      capacity=4)
+    client = login(coordinator)
+    session = client.session
+    session[SESSION_REAUTH_AT] = 0
+    session.save()
+    refused = client.post(f"/shelters/{shelter.pk}/reveal/",
+                          {"next": f"/shelters/{shelter.pk}/"})
+    assert refused.status_code == 302
+    assert refused["Location"].startswith("/accounts/reauth/?next=%2Fshelters%2F")
+    assert b"Lenina" not in refused.content
+    assert not AuditEvent.objects.filter(action="shelter.address_revealed").exists()
