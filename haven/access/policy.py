@@ -630,7 +630,7 @@ MEMBER_FIELDS: dict[CaseView, frozenset[str]] = {
 }
 VERIFICATION_FIELDS: dict[CaseView, frozenset[str]] = {
     CaseView.FULL: frozenset({"id", "case", "verifier", "requested_by", "state", "outcome",
-                              "methods", "method_list", "narrative", "red_flags",
+                              "methods", "method_list", "method_labels", "narrative", "red_flags",
                               "submitted_at", "approved_by", "approved_at", "created_at"}),
     CaseView.OPENER: frozenset({"id", "case", "verifier", "state", "created_at"}),
     CaseView.REFERRAL: frozenset(),

@@ -588,3 +588,20 @@ def test_operator_case_page_leaves_out_risk_housing_and_history(assigned: Case, 
     full = login(caseworker).get(url(assigned)).content.decode()
     assert "Imminent" in full
     assert 'id="history"' in full
+
+
+def test_coordinator_approving_sees_how_the_verifier_checked(
+        opened: Case, *, operator: Any, verifier: Any, coordinator: Any, login: Login) -> None:
+    """The hand-over from verifier to coordinator: the methods are shown in words on the case
+    page. The page reads verifications through an allow-list that lacked ``method_labels``, so
+    the approving coordinator read "Methods: None"."""
+    from haven.cases.models import Method
+
+    verification = services.verification_request(actor=operator, case=opened, verifier=verifier)
+    services.verification_submit(actor=verifier, verification=verification,
+                                 outcome=Outcome.VERIFIED,
+                                 methods=[Method.VIDEO_CALL, Method.STORY_CHECK],
+                                 narrative="Checked by video call")
+    page = login(coordinator).get(url(opened)).content.decode()
+    methods = page.split(">Methods</dt><dd>", 1)[1].split("</dd>", 1)[0]
+    assert methods == "Video call, Consistency of the story"
