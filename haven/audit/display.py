@@ -144,6 +144,8 @@ KEYS: dict[str, Any] = {
     "asks_for_info": _("Asks for information"),
     "assignee": _("Assignee"),
     "capacity": _("Capacity"),
+    "case_left": _("Case status left at"),
+    "case_status": _("Case status"),
     "case_type": _("Type"),
     "checked": _("Events checked"),
     "closure_reason": _("Closure reason"),
@@ -179,6 +181,7 @@ KEYS: dict[str, Any] = {
     "outcome": _("Outcome"),
     "pathway": _("Pathway"),
     "people": _("People"),
+    "placements_ended": _("Placements ended"),
     "priority": _("Priority"),
     "reason": _("Reason"),
     "received": _("Shares given"),
@@ -200,6 +203,7 @@ KEYS: dict[str, Any] = {
     "status_obtained": _("Status obtained"),
     "tasks": _("Tasks"),
     "tasks_cancelled": _("Tasks cancelled"),
+    "tasks_closed": _("Tasks closed"),
     "threshold": _("Shares needed"),
     "to": _("To"),
     "travels_with": _("Travels with the household"),
@@ -267,7 +271,8 @@ _TABLE_OF_KEY = {"priority": "priority", "recommended_priority": "priority",
                  "doc_type": "doc_type", "urgency": "urgency", "end_reason": "end_reason",
                  "kind": "date_kind", "field": "field", "fields": "field",
                  "status_obtained": "status_obtained",
-                 "confidential": "field", "language": "language"}
+                 "confidential": "field", "language": "language",
+                 "case_status": "case_status", "case_left": "case_status"}
 
 
 def _table(action: str, key: str) -> Mapping[str, Any] | None:
