@@ -6,8 +6,8 @@ operator accepts the request from the inbox as a case (no retyping, no second pe
 verifier verifies, a coordinator approves and assigns; the caseworker finds the story on the
 case, places the household in a shelter, picks a ranked pathway, ticks the checklist for each
 applicant, gets a dossier approved, records the decisions, plans the journey; the journey is
-detained (both start pages say so), then arrives (the bed is free, the case arrived, the
-emergency gone); the auditor reads who did it.
+detained (both start pages say so), then arrives (the beds are free, the case arrived, the
+emergency gone) and the case is closed as arrived safely; the auditor reads who did it.
 
 At every hand-over the next person is logged in as their role and looks at the page they
 would open. Each step is photographed at 390 and 1280 px into ``docs/guide/`` under the same
@@ -106,7 +106,7 @@ def closing(watch: Watch) -> Iterator[list[Page]]:
 def test_the_whole_journey_as_the_roles_walk_it(
         *, browser: Browser, server: Server, watch: Watch, codes: Codes,
         closing: list[Page], new_page: Callable[[], Page]) -> None:
-    marker = f"guide-{time.time_ns()}"
+    marker = f"(ref. {time.time_ns() // 1000 % 10**6:06d})"  # finds it among the others
     story = f"За мной следят после задержания брата. Нужна помощь с выездом. {marker}"
 
     # 1-3. The person asks for help in Russian, with JavaScript off, and reloads the page.
@@ -398,7 +398,21 @@ def test_the_whole_journey_as_the_roles_walk_it(
     for page in (caseworker, coordinator):
         assert number not in urgent(page)
 
-    # 21. The auditor reads the case's events: each person who acted is named.
+    # 21. Settled: the caseworker closes the case as arrived safely; it leaves their list.
+    caseworker.goto(case_url)
+    moves = caseworker.locator("[data-testid=moves]")
+    moves.locator("summary", has_text="Close the case").click()
+    close = moves.locator("form:has(input[name=to][value=closed])")
+    close.locator("select[name=closure_reason]").select_option("arrived_safely")
+    shot(caseworker, 21, "case-closed", "#status")
+    close.locator("button[type=submit]").click()
+    expect(caseworker.locator("h1 + .tags [data-status]")).to_have_attribute(
+        "data-status", "closed")
+    expect(caseworker.locator("#status")).to_contain_text("Arrived safely")
+    caseworker.goto("/")
+    expect(caseworker.locator("section[aria-labelledby=h-mine]")).not_to_contain_text(number)
+
+    # 22. The auditor reads the case's events: each person who acted is named.
     auditor = new_page()
     log_in(auditor, codes, "auditor")
     for who in ("operator", "verifier", "coordinator", "caseworker"):
@@ -410,4 +424,6 @@ def test_the_whole_journey_as_the_roles_walk_it(
     auditor.goto(f"/audit/?case={number}")
     actors = auditor.locator("[data-testid=actor]").all_inner_texts()
     assert "caseworker" in actors, actors
-    shot(auditor, 21, "audit-log", "#audit-rows")
+    expect(auditor.locator("[data-testid=details]", has_text="Case status: Departed, Arrived")
+           ).to_have_count(1)  # the journey's effects in words
+    shot(auditor, 22, "audit-log")
