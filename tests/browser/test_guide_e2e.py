@@ -47,10 +47,11 @@ REGION = "Грозный"
 
 def shot(page: Page, step: int, name: str, target: str | None = None) -> None:
     """Photograph what ``page`` shows at each width (the viewport, scrolled to ``target``
-    when given) as ``docs/guide/NN-name-WIDTH.png``, then leave it at desk width.
+    when given) as ``docs/guide/NN-name-WIDTH.png``, then leave it at desk width. At each
+    width the page must fit: nothing makes a phone scroll sideways.
 
     The PNG is reduced to a 256-colour palette: a page of text loses nothing visible and the
-    file is a third of the size, so the guide's pictures stay small in the repository.
+    file is several times smaller, so the guide's pictures stay small in the repository.
     """
     GUIDE.mkdir(parents=True, exist_ok=True)
     for width, height in WIDTHS.items():
@@ -59,6 +60,8 @@ def shot(page: Page, step: int, name: str, target: str | None = None) -> None:
             page.locator(target).first.evaluate("e => e.scrollIntoView({block: 'start'})")
         else:
             page.evaluate("window.scrollTo(0, 0)")
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= width, f"step {step} ({name}) is {wide} px wide at {width} px"
         path = GUIDE / f"{step:02d}-{name}-{width}.png"
         page.screenshot(path=str(path))
         _shrink(path)
