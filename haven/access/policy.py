@@ -622,7 +622,7 @@ REFERRAL_CASE_ATTRIBUTES = frozenset({"status", "priority", "case_type"})
 MEMBER_FIELDS: dict[CaseView, frozenset[str]] = {
     CaseView.FULL: frozenset({"id", "case", "person", "relationship", "is_principal",
                               "travels_with", "confidential_fields", "confidential",
-                              "created_at"}),
+                              "confidential_labels", "created_at"}),
     CaseView.OPENER: frozenset({"id", "case", "person_id", "relationship", "is_principal",
                                 "travels_with", "created_at"}),
     CaseView.REFERRAL: frozenset(),

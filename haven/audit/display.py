@@ -155,11 +155,14 @@ KEYS: dict[str, Any] = {
     "country": _("Country"),
     "created": _("Created"),
     "deadline": _("Deadline"),
+    "delay_seconds": _("Delay (seconds)"),
     "demo": _("Demo"),
     "doc_type": _("Document type"),
     "download": _("Download"),
     "due": _("Due"),
     "end_reason": _("Reason"),
+    "failures": _("Failed attempts"),
+    "failures_since_last": _("Failed attempts since the last sign-in"),
     "field": _("Field"),
     "fields": _("Fields"),
     "force": _("Forced"),
@@ -167,7 +170,9 @@ KEYS: dict[str, Any] = {
     "immediacy": _("Immediacy"),
     "interview_on": _("Interview on"),
     "kdf_log2_n": _("Codename hashing cost"),
+    "keys": _("Keys"),
     "kind": _("Kind"),
+    "known_device": _("Known browser"),
     "language": _("Language"),
     "liaison": _("Partner liaison"),
     "locked": _("Locked"),
@@ -257,6 +262,14 @@ def _choice_tables() -> dict[str, Mapping[str, Any]]:
         "doc_type": labels(cases.DocType), "field": fields,
         "status_obtained": labels(pathways.StatusObtained),
         "language": {"en": "English", "ru": "Русский"},
+        # How someone signed in or confirmed who they are (accounts' events).
+        "factor": {"totp": _("Authenticator app"), "recovery_code": _("Recovery code"),
+                   "webauthn": _("Security key"), "code": _("Code"),
+                   "session": _("Signed-in session")},
+        "auth_stage": {"password": _("Password"), "second_factor": _("Second factor"),
+                       "reauth": _("Confirming identity again"),
+                       "password_change": _("Password change"),
+                       "token_reauth": _("API token confirmation")},
     }
 
 
@@ -264,6 +277,7 @@ _STATUS_BY_PREFIX = {"case": "case_status", "task": "task_status", "request": "r
                      "placement": "placement_status", "shelter": "shelter_status",
                      "application": "application_status", "travel": "travel_status",
                      "pathway": "pathway_status"}
+_ACCOUNT_PREFIXES = frozenset({"auth", "token", "user"})
 _TABLE_OF_KEY = {"priority": "priority", "recommended_priority": "priority",
                  "immediacy": "risk", "case_type": "case_type",
                  "closure_reason": "closure_reason", "outcome": "outcome", "methods": "method",
@@ -281,6 +295,8 @@ def _table(action: str, key: str) -> Mapping[str, Any] | None:
     if key in ("from", "to", "status"):
         name = _STATUS_BY_PREFIX.get(prefix)
         return tables[name] if name else None
+    if prefix in _ACCOUNT_PREFIXES and key in ("kind", "stage"):
+        return tables["factor" if key == "kind" else "auth_stage"]
     if key == "state":
         return tables["dossier_state" if prefix == "dossier" else "verification_state"]
     name = _TABLE_OF_KEY.get(key)

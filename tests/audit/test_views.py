@@ -248,3 +248,22 @@ def test_a_journeys_effects_read_in_words(login: Callable[[User], Client], audit
     assert "Tasks closed: 1" in rows
     assert "departed" not in rows
     assert "case status" not in rows
+
+
+def test_sign_in_events_read_in_words(login: Callable[[User], Client], auditor: User,
+                                      caseworker: User) -> None:
+    services.record(actor=caseworker, action="auth.logged_in", object_type="user",
+                    object_id=caseworker.pk, organization_id=caseworker.organization_id,
+                    data={"kind": "totp", "failures_since_last": 2})
+    services.record(actor=None, action="auth.login_failed", object_type="user",
+                    object_id=caseworker.pk, organization_id=caseworker.organization_id,
+                    data={"stage": "second_factor", "failures": 3, "delay_seconds": 4,
+                          "known_device": True})
+    rows = _rows(login(auditor), "")
+    assert "Kind: Authenticator app" in rows
+    assert "Failed attempts since the last sign-in: 2" in rows
+    assert "Step: Second factor" in rows
+    assert "Failed attempts: 3" in rows
+    assert "Known browser: yes" in rows
+    for code in ("totp", "second_factor", "known device", "failures"):
+        assert code not in rows, code

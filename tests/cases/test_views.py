@@ -605,3 +605,18 @@ def test_coordinator_approving_sees_how_the_verifier_checked(
     page = login(coordinator).get(url(opened)).content.decode()
     methods = page.split(">Methods</dt><dd>", 1)[1].split("</dd>", 1)[0]
     assert methods == "Video call, Consistency of the story"
+
+
+def test_case_page_says_which_fields_are_confidential_from_the_household(
+        assigned: Case, *, caseworker: Any, coordinator: Any, login: Login) -> None:
+    """The member allow-list lacked ``confidential_labels``: the warning read
+    "confidential from the household: None" and the next person could not tell what not to
+    disclose."""
+    from haven.cases.models import Relationship
+
+    services.member_add(actor=caseworker, case=assigned, legal_name="Зарема",
+                        relationship=Relationship.SPOUSE, confidential_fields=["sogi", "health"])
+    for user in (caseworker, coordinator):
+        page = login(user).get(url(assigned)).content.decode()
+        assert "confidential from the household: Orientation and gender identity, Health" in page
+        assert "household: None" not in page
