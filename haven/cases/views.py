@@ -394,9 +394,15 @@ def member_add(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 
 @reauth_required
-def _profile_form(request: HttpRequest, case: Case, member: Any) -> HttpResponse:
+def _profile_form(request: HttpRequest, case: Case, person_id: UUID) -> HttpResponse:
     """The edit form filled with the person's current names, phone and details: a reveal of
-    every field, so it re-authenticates like the reveal button and is recorded like it."""
+    every field, so it re-authenticates like the reveal button and is recorded like it.
+    Re-authentication comes before the member is looked up, so a stale session gets the same
+    answer for a member and for anyone else."""
+    try:
+        member = selectors.member_get(actor=request.user, case=case, person_id=person_id)
+    except NotFound:
+        raise Http404 from None
     try:
         form = case_forms.ProfileForm(initial=selectors.profile_for_edit(
             actor=request.user, case=case, member=member))
@@ -424,12 +430,12 @@ def profile_edit(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpRespons
     does not, so a long story typed past the window is not lost on the way to the password
     page."""
     case = _case(request, pk)
+    if request.method == "GET":
+        return _profile_form(request, case, person_id)
     try:
         member = selectors.member_get(actor=request.user, case=case, person_id=person_id)
     except NotFound:
         raise Http404 from None
-    if request.method == "GET":
-        return _profile_form(request, case, member)
     form = case_forms.ProfileForm(request.POST)
     theirs: dict[str, Any] | None = None
     hidden = False

@@ -533,7 +533,7 @@ def test_profile_conflict_shows_the_other_version_only_after_reauthentication(
     services.profile_update(actor=coordinator, case=assigned, person=person,
                             story="Their secret version", version=1)
     client = login(caseworker)
-    typed = {"story": "Mine", "version": "1"}
+    typed = {"legal_name": "Магомед Хасанов", "story": "Mine", "version": "1"}
     fresh = client.post(url(assigned, f"people/{person.pk}/"), typed)
     assert fresh.status_code == 409
     assert "Their secret version" in fresh.content.decode()
@@ -564,9 +564,13 @@ def test_partner_list_and_start_page_show_only_shared_fields(assigned: Case, coo
     for withheld in ("Imminent", "Emergency", "Triage", ">caseworker<", str(caseworker.pk)):
         assert withheld not in page, withheld
     assert client.get("/cases/", {"risk": "low"}).content.decode().count(assigned.number) >= 1
-    start = client.get("/cases/dashboard/")
-    assert start.status_code == 302
-    assert start["Location"] == "/cases/"
+    old_address = client.get("/cases/dashboard/")  # the start page is "/" now
+    assert old_address.status_code == 301
+    assert old_address["Location"] == "/"
+    start = client.get("/").content.decode()
+    assert assigned.number in start  # among "Cases referred to you"
+    for withheld in ("Imminent", "Emergency", "Triage", ">caseworker<", str(caseworker.pk)):
+        assert withheld not in start, withheld
     case_page = client.get(url(assigned)).content.decode()
     assert "Active" in case_page
     assert "Emergency" not in case_page
