@@ -165,8 +165,10 @@ def travel_transition(*, actor: Any, travel: Travel, to: str,
                 fields={name: [_("Not used for this step.")] for name in extra})
     case = travel.case
     with transaction.atomic():
-        locked = Travel.objects.select_for_update().select_related("case", "application").get(
-            pk=travel.pk)
+        # Lock the journey's row only: PostgreSQL refuses FOR UPDATE on the nullable side of
+        # the outer join that the optional application needs.
+        locked = (Travel.objects.select_for_update(of=("self",))
+                  .select_related("case", "application").get(pk=travel.pk))
         current = TravelStatus(locked.status)
         if target not in TRAVEL_TRANSITIONS[current]:
             raise Conflict(travel_refusal(current, target))
