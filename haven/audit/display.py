@@ -148,6 +148,8 @@ KEYS: dict[str, Any] = {
     "assignee": _("Assignee"),
     "capacity": _("Capacity"),
     "capped": _("Cut at the limit"),
+    "case_left": _("Case status left at"),
+    "case_status": _("Case status"),
     "case_type": _("Type"),
     "checked": _("Events checked"),
     "closure_reason": _("Closure reason"),
@@ -157,13 +159,15 @@ KEYS: dict[str, Any] = {
     "country": _("Country"),
     "created": _("Created"),
     "deadline": _("Deadline"),
+    "delay_seconds": _("Delay (seconds)"),
     "demo": _("Demo"),
     "doc_type": _("Document type"),
     "documents": _("Documents"),
     "download": _("Download"),
     "due": _("Due"),
     "end_reason": _("Reason"),
-    "failures_since_last": _("Failed attempts before"),
+    "failures": _("Failed attempts"),
+    "failures_since_last": _("Failed attempts since the last sign-in"),
     "field": _("Field"),
     "files": _("Files"),
     "fields": _("Fields"),
@@ -173,6 +177,7 @@ KEYS: dict[str, Any] = {
     "interview_on": _("Interview on"),
     "journeys": _("Journeys"),
     "kdf_log2_n": _("Codename hashing cost"),
+    "keys": _("Keys"),
     "kind": _("Kind"),
     "known_device": _("Known browser"),
     "language": _("Language"),
@@ -189,6 +194,7 @@ KEYS: dict[str, Any] = {
     "outcome": _("Outcome"),
     "pathway": _("Pathway"),
     "people": _("People"),
+    "placements_ended": _("Placements ended"),
     "priority": _("Priority"),
     "reason": _("Reason"),
     "received": _("Shares given"),
@@ -212,6 +218,7 @@ KEYS: dict[str, Any] = {
     "status_obtained": _("Status obtained"),
     "tasks": _("Tasks"),
     "tasks_cancelled": _("Tasks cancelled"),
+    "tasks_closed": _("Tasks closed"),
     "threshold": _("Shares needed"),
     "to": _("To"),
     "travels_with": _("Travels with the household"),
@@ -269,6 +276,14 @@ def _choice_tables() -> dict[str, Mapping[str, Any]]:
                           "recovery_code": _("Recovery code"), "webauthn": _("Security key")},
         "status_obtained": labels(pathways.StatusObtained),
         "language": {"en": "English", "ru": "Русский"},
+        # How someone signed in or confirmed who they are (accounts' events).
+        "factor": {"totp": _("Authenticator app"), "recovery_code": _("Recovery code"),
+                   "webauthn": _("Security key"), "code": _("Code"),
+                   "session": _("Signed-in session")},
+        "auth_stage": {"password": _("Password"), "second_factor": _("Second factor"),
+                       "reauth": _("Confirming identity again"),
+                       "password_change": _("Password change"),
+                       "token_reauth": _("API token confirmation")},
     }
 
 
@@ -276,6 +291,7 @@ _STATUS_BY_PREFIX = {"case": "case_status", "task": "task_status", "request": "r
                      "placement": "placement_status", "shelter": "shelter_status",
                      "application": "application_status", "travel": "travel_status",
                      "pathway": "pathway_status"}
+_ACCOUNT_PREFIXES = frozenset({"auth", "token", "user"})
 _TABLE_OF_KEY = {"priority": "priority", "recommended_priority": "priority",
                  "immediacy": "risk", "case_type": "case_type",
                  "closure_reason": "closure_reason", "outcome": "outcome", "methods": "method",
@@ -284,7 +300,8 @@ _TABLE_OF_KEY = {"priority": "priority", "recommended_priority": "priority",
                  "kind": "date_kind", "field": "field", "fields": "field",
                  "status_obtained": "status_obtained",
                  "confidential": "field", "language": "language",
-                 "list": "export_list", "search": "search_kind"}
+                 "list": "export_list", "search": "search_kind",
+                 "case_status": "case_status", "case_left": "case_status"}
 
 
 def _table(action: str, key: str) -> Mapping[str, Any] | None:
@@ -293,8 +310,8 @@ def _table(action: str, key: str) -> Mapping[str, Any] | None:
     if key in ("from", "to", "status"):
         name = _STATUS_BY_PREFIX.get(prefix)
         return tables[name] if name else None
-    if key == "kind" and prefix == "auth":
-        return tables["second_factor"]
+    if prefix in _ACCOUNT_PREFIXES and key in ("kind", "stage"):
+        return tables["factor" if key == "kind" else "auth_stage"]
     if key == "state":
         return tables["dossier_state" if prefix == "dossier" else "verification_state"]
     name = _TABLE_OF_KEY.get(key)

@@ -228,3 +228,42 @@ def test_date_filters_take_whole_days(auditor_client: Client) -> None:
     today = timezone.localdate().isoformat()
     assert "today.event" in _rows(auditor_client, f"since={today}&until={today}")
     assert "today.event" not in _rows(auditor_client, "until=2000-01-01")
+
+
+def test_a_journeys_effects_read_in_words(login: Callable[[User], Client], auditor: User,
+                                          caseworker: User) -> None:
+    """What a journey's move did to the case, as the auditor reads it: "Case status: Departed,
+    Arrived", not "case status: departed, arrived"."""
+    services.record(actor=caseworker, action="travel.transitioned", object_type="travel",
+                    object_id="00000000-0000-0000-0000-000000000001",
+                    organization_id=caseworker.organization_id,
+                    data={"from": "in_transit", "to": "arrived",
+                          "case_status": ["departed", "arrived"], "case_left": "on_hold",
+                          "priority": ["emergency", "normal"], "placements_ended": 2,
+                          "tasks_closed": 1, "tasks": 0})
+    rows = _rows(login(auditor), "")
+    assert "Case status: Departed, Arrived" in rows
+    assert "Case status left at: On hold" in rows
+    assert "Placements ended: 2" in rows
+    assert "Tasks closed: 1" in rows
+    assert "departed" not in rows
+    assert "case status" not in rows
+
+
+def test_sign_in_events_read_in_words(login: Callable[[User], Client], auditor: User,
+                                      caseworker: User) -> None:
+    services.record(actor=caseworker, action="auth.logged_in", object_type="user",
+                    object_id=caseworker.pk, organization_id=caseworker.organization_id,
+                    data={"kind": "totp", "failures_since_last": 2})
+    services.record(actor=None, action="auth.login_failed", object_type="user",
+                    object_id=caseworker.pk, organization_id=caseworker.organization_id,
+                    data={"stage": "second_factor", "failures": 3, "delay_seconds": 4,
+                          "known_device": True})
+    rows = _rows(login(auditor), "")
+    assert "Kind: Authenticator app" in rows
+    assert "Failed attempts since the last sign-in: 2" in rows
+    assert "Step: Second factor" in rows
+    assert "Failed attempts: 3" in rows
+    assert "Known browser: yes" in rows
+    for code in ("totp", "second_factor", "known device", "failures"):
+        assert code not in rows, code

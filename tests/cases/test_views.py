@@ -572,10 +572,12 @@ def test_partner_list_and_start_page_show_only_shared_fields(assigned: Case, coo
     for withheld in ("Imminent", "Emergency", "Triage", ">caseworker<", str(caseworker.pk)):
         assert withheld not in page, withheld
     assert client.get("/cases/", {"risk": "low"}).content.decode().count(assigned.number) >= 1
-    old_start = client.get("/cases/dashboard/")  # the start page is "My work" at / now
-    assert (old_start.status_code, old_start["Location"]) == (301, "/")
+    old_address = client.get("/cases/dashboard/")  # the start page is "/" now
+    assert old_address.status_code == 301
+    assert old_address["Location"] == "/"
     start = client.get("/").content.decode()
-    for withheld in ("Imminent", "Emergency", ">caseworker<", str(caseworker.pk)):
+    assert assigned.number in start  # among "Cases referred to you"
+    for withheld in ("Imminent", "Emergency", "Triage", ">caseworker<", str(caseworker.pk)):
         assert withheld not in start, withheld
     case_page = client.get(url(assigned)).content.decode()
     assert "Active" in case_page
@@ -637,3 +639,35 @@ def test_a_member_is_marked_as_staying_behind_from_the_case_page(
     assert refused.status_code == 403
     spouse.refresh_from_db()
     assert spouse.travels_with is True
+
+
+def test_coordinator_approving_sees_how_the_verifier_checked(
+        opened: Case, *, operator: Any, verifier: Any, coordinator: Any, login: Login) -> None:
+    """The hand-over from verifier to coordinator: the methods are shown in words on the case
+    page. The page reads verifications through an allow-list that lacked ``method_labels``, so
+    the approving coordinator read "Methods: None"."""
+    from haven.cases.models import Method
+
+    verification = services.verification_request(actor=operator, case=opened, verifier=verifier)
+    services.verification_submit(actor=verifier, verification=verification,
+                                 outcome=Outcome.VERIFIED,
+                                 methods=[Method.VIDEO_CALL, Method.STORY_CHECK],
+                                 narrative="Checked by video call")
+    page = login(coordinator).get(url(opened)).content.decode()
+    methods = page.split(">Methods</dt><dd>", 1)[1].split("</dd>", 1)[0]
+    assert methods == "Video call, Consistency of the story"
+
+
+def test_case_page_says_which_fields_are_confidential_from_the_household(
+        assigned: Case, *, caseworker: Any, coordinator: Any, login: Login) -> None:
+    """The member allow-list lacked ``confidential_labels``: the warning read
+    "confidential from the household: None" and the next person could not tell what not to
+    disclose."""
+    from haven.cases.models import Relationship
+
+    services.member_add(actor=caseworker, case=assigned, legal_name="Зарема",
+                        relationship=Relationship.SPOUSE, confidential_fields=["sogi", "health"])
+    for user in (caseworker, coordinator):
+        page = login(user).get(url(assigned)).content.decode()
+        assert "confidential from the household: Orientation and gender identity, Health" in page
+        assert "household: None" not in page

@@ -170,3 +170,19 @@ def test_api_accept_proposes_then_links(done: services.Submitted, coordinator: A
                          content_type="application/json")
     assert linked.status_code == 200
     assert linked.json()["case_id"] == str(existing.pk)
+
+
+def test_the_case_page_of_a_partial_view_finds_its_conversation(
+        done: services.Submitted, operator: Any, login: Callable[[Any], Client]) -> None:
+    """The case page hands the template a Projection for a partial view (the operator's);
+    passing it to the ORM raised a TypeError and every such case page answered 500."""
+    from haven.access import policy
+    from haven.intake import selectors
+
+    _accept(login(operator), done)
+    case = Case.objects.get()
+    seen = policy.project_case(operator, case)
+    assert isinstance(seen, policy.Projection)
+    req = selectors.case_request(actor=operator, case=seen)
+    assert req is not None
+    assert req.pk == done.request.pk
