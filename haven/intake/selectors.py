@@ -68,7 +68,9 @@ def request_get(*, user: Any, pk: UUID | str) -> Request:
 def case_request(*, actor: Any, case: Any) -> Request | None:
     """The request a case was opened from (or linked to), if ``actor`` may follow its
     conversation (``policy.may_follow_request``): the intake team, or those who run the case."""
-    req = (Request.objects.filter(case=case, organization_id=case.organization_id)
+    # By id and the actor's organization: ``case`` may be a field projection of the case
+    # (policy.Projection), which reads unlisted fields, such as its organization, as None.
+    req = (Request.objects.filter(case_id=case.pk, organization_id=actor.organization_id)
            .select_related("intake_key", "case").first())
     if req is None or not policy.may_follow_request(actor, Perm.REQUEST_READ, req):
         return None
