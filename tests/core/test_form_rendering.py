@@ -147,3 +147,44 @@ def test_staff_pages_have_unique_ids_and_a_skip_link(path: str, coordinator: Any
     ids = Page(html).ids()
     assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
     assert 'class="skip" href="#main"' in html
+
+
+def test_the_case_page_gives_each_form_its_own_ids(coordinator: Any, caseworker: Any,
+                                                   login: Login) -> None:
+    """The case page holds a dozen forms; two of them asked for an assignee and two for a
+    priority, all as ``id_assignee`` / ``id_priority`` (issue 16)."""
+    from haven.cases import services as cases
+
+    case = cases.case_open(actor=coordinator, legal_name="Тест Тестов")
+    cases.case_assign(actor=coordinator, case=case, assignee=caseworker)
+    html = login(coordinator).get(f"/cases/{case.pk}/").content.decode()
+    page = Page(html)
+    ids = page.ids()
+    assert len(ids) == len(set(ids)), sorted({i for i in ids if ids.count(i) > 1})
+    assert page.by_id("assign_assignee")[0] == "select"
+    assert page.by_id("update_priority")[0] == "select"
+    assert "id_priority" not in ids
+    # Every label still points at its own control.
+    labels = re.findall(r'<label for="([^"]+)"', html)
+    assert labels
+    for target in labels:
+        page.by_id(target)
+    # Masked values are text a screen reader reads, not an aria-label on a plain span.
+    assert "hidden — reveal to show" in html
+    assert 'class="masked" aria-label' not in html
+
+
+def test_own_ids_renames_only_ids_not_what_is_posted() -> None:
+    from django import forms
+
+    from haven.core.forms import own_ids
+
+    class One(forms.Form):
+        priority = forms.CharField()
+
+    context = own_ids({"assign_form": One(), "update_form": One({"priority": "x"}), "n": 1})
+    first, second = context["assign_form"], context["update_form"]
+    assert 'id="assign_priority"' in str(first["priority"])
+    assert 'id="update_priority"' in str(second["priority"])
+    assert 'name="priority"' in str(second["priority"])
+    assert second.is_valid()
