@@ -5,10 +5,11 @@
 #   make test    setup + lint + type check + every test on SQLite (browser tests included),
 #                then the same suite on PostgreSQL when one is reachable
 #   make lint    ruff, mypy, migrations in sync
+#   make axe     axe-core (pinned, from npm) for the accessibility browser tests; make test runs it
 #   make bench   every benchmark in bench/ (results in bench/results/)
 #   make clean   caches and test artifacts (never $(HAVEN_DATA_DIR): that is your data)
 #
-# Missing system tools (python3-venv, gettext, chromium) are installed with apt-get when
+# Missing system tools (python3-venv, gettext, chromium, npm) are installed with apt-get when
 # running as root; otherwise make stops and says what to install.
 
 SHELL := /bin/bash
