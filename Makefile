@@ -5,10 +5,11 @@
 #   make test    setup + lint + type check + every test on SQLite (browser tests included),
 #                then the same suite on PostgreSQL when one is reachable
 #   make lint    ruff, mypy, migrations in sync
+#   make axe     axe-core (pinned, from npm) for the accessibility browser tests; make test runs it
 #   make bench   every benchmark in bench/ (results in bench/results/)
 #   make clean   caches and test artifacts (never $(HAVEN_DATA_DIR): that is your data)
 #
-# Missing system tools (python3-venv, gettext, chromium) are installed with apt-get when
+# Missing system tools (python3-venv, gettext, chromium, npm) are installed with apt-get when
 # running as root; otherwise make stops and says what to install.
 
 SHELL := /bin/bash
@@ -25,6 +26,11 @@ export HAVEN_DATA_DIR
 PORT ?= $(or $(HAVEN_PORT),8000)
 HOST ?= 127.0.0.1
 CHROMIUM ?= /usr/bin/chromium
+# axe-core (the accessibility engine the browser tests inject), from npm, pinned; it lives in
+# the venv so `make distclean` removes it and a fresh clone installs it again.
+AXE_VERSION := 4.10.3
+AXE_DIR := $(VENV)/node
+AXE := $(AXE_DIR)/node_modules/axe-core/axe.min.js
 ARTIFACTS := test-artifacts
 PG_DEFAULT_URL := postgres://postgres@127.0.0.1:5432/test
 # Tests never read $(HAVEN_DATA_DIR)/secret_key: they get a fixed key of their own.
@@ -46,7 +52,7 @@ define apt_install
 	fi
 endef
 
-.PHONY: help setup venv run test lint bench pytest pytest-postgres chromium gettext messages \
+.PHONY: help setup venv run test lint bench pytest pytest-postgres chromium axe gettext messages \
 	migrate clean distclean
 
 help:
@@ -92,6 +98,16 @@ migrate: $(STAMP) $(HAVEN_DATA_DIR)/secret_key
 
 chromium:
 	@[ -x $(CHROMIUM) ] || { $(call apt_install,chromium,Chromium ($(CHROMIUM))); }
+
+axe: $(AXE)
+
+$(AXE): $(STAMP)
+	@command -v npm >/dev/null || { $(call apt_install,npm,npm (to install axe-core)); }
+	@echo "==> installing axe-core $(AXE_VERSION) from npm into $(AXE_DIR)"
+	@mkdir -p $(AXE_DIR)
+	@npm install --silent --no-audit --no-fund --no-save --prefix $(AXE_DIR) axe-core@$(AXE_VERSION)
+	@grep -q '"version": "$(AXE_VERSION)"' $(AXE_DIR)/node_modules/axe-core/package.json
+	@touch $@
 
 # --- run -----------------------------------------------------------------------------------------
 
@@ -143,10 +159,10 @@ define run_pytest
 	exit $$rc
 endef
 
-pytest: setup chromium
+pytest: setup chromium axe
 	@$(call run_pytest,sqlite,)
 
-pytest-postgres: setup
+pytest-postgres: setup chromium axe
 	@url="$${DATABASE_URL:-}"; \
 	if [ -z "$$url" ]; then \
 		if $(BIN)/python -c 'import socket; socket.create_connection(("127.0.0.1", 5432), 2).close()' 2>/dev/null; then \
@@ -161,7 +177,7 @@ pytest-postgres: setup
 _pytest-db:
 	@$(call run_pytest,postgresql,$(DB_URL))
 
-test: setup chromium
+test: setup chromium axe
 	@mkdir -p $(ARTIFACTS) && : > $(ARTIFACTS)/summary.txt
 	@rc=0; \
 	$(MAKE) lint || rc=1; \

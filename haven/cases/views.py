@@ -45,7 +45,7 @@ from haven.cases.models import (
 )
 from haven.core.csrf import csrf_first_unless, csrf_protect, csrf_refusal
 from haven.core.errors import HavenError, NotFound, Stale, ValidationFailed
-from haven.core.forms import apply_error
+from haven.core.forms import apply_error, own_ids
 from haven.core.pagination import PER_PAGE, CappedPaginator, paginate
 from haven.housing import selectors as housing_selectors
 from haven.keyring import files, keys
@@ -201,7 +201,7 @@ def _detail_context(request: HttpRequest, case: Case, **bound: Any) -> dict[str,
         view.members, member_labels(mv.member for mv in view.members).values(), strict=True)}
     for doc in view.documents:
         doc.owner_label = people.get(str(doc.person_id), "—")  # type: ignore[attr-defined]
-    return {
+    return own_ids({
         "case": shown, "view": view, "may": may,
         "member_rows": _member_rows(request, case, view, revealed),
         "pending": pending,
@@ -234,7 +234,7 @@ def _detail_context(request: HttpRequest, case: Case, **bound: Any) -> dict[str,
             staff=selectors.staff_with_role(actor=user, roles=(Role.LIAISON,))),
         "task_statuses": _task_statuses(),
         "mask": MASK,
-    }
+    })
 
 
 def _document_form(request: HttpRequest, case: Case, data: Any = None

@@ -204,6 +204,15 @@ def received(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _wrong_codename_form() -> CodenameForm:
+    """The come-back form after a wrong codename (post/redirect/get): empty, with the error on
+    its one field, so it is shown, linked and announced like every other field error."""
+    form = CodenameForm(data={})
+    form.errors.clear()
+    form.add_error("codename", str(services.WRONG_CODENAME))
+    return form
+
+
 @public
 @require_http_methods(["GET", "POST"])
 def come_back(request: HttpRequest) -> HttpResponse:
@@ -211,8 +220,10 @@ def come_back(request: HttpRequest) -> HttpResponse:
     if key is None:
         return _closed(request)
     if request.method != "POST":
-        error = str(services.WRONG_CODENAME) if request.GET.get("failed") == "1" else ""
-        return render(request, "intake/come_back.html", {"form": CodenameForm(), "error": error})
+        form = CodenameForm()
+        if request.GET.get("failed") == "1":
+            form = _wrong_codename_form()
+        return render(request, "intake/come_back.html", {"form": form})
     refused = _refuse_body(request)
     if refused is not None:
         return refused

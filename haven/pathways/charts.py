@@ -25,6 +25,13 @@ from django.utils.html import escape, format_html, format_html_join
 from django.utils.safestring import SafeString
 
 WIDTH: Final = 600
+# Colours stated in the SVG itself (presentation attributes, which the CSP allows), so that a
+# checker and a browser without the stylesheet see the same contrast as everyone: ink and
+# muted text are 13.6:1 and 5.5:1 on white, the bars 6.3:1 (WCAG 1.4.3 and 1.4.11). The
+# stylesheet uses the same values.
+INK: Final = "#1d2a33"
+MUTED: Final = "#5b6b73"
+BAR: Final = "#256a64"
 PAD: Final = 8
 TITLE_HEIGHT: Final = 30
 ROW_HEIGHT: Final = 26
@@ -119,7 +126,7 @@ def _svg(
         _element("title", {}, heading),
         _element(
             "text",
-            {"class": "chart-title", "x": PAD, "y": TITLE_HEIGHT - 10},
+            {"class": "chart-title", "fill": INK, "x": PAD, "y": TITLE_HEIGHT - 10},
             _truncate(heading, TITLE_CHARS),
         ),
     ]
@@ -131,6 +138,7 @@ def _svg(
                 "text",
                 {
                     "class": "chart-empty",
+                    "fill": MUTED,
                     "x": WIDTH / 2,
                     "y": TITLE_HEIGHT + ROW_HEIGHT / 2,
                     "text-anchor": "middle",
@@ -173,6 +181,7 @@ def _row(
             "text",
             {
                 "class": "chart-label",
+                "fill": INK,
                 "x": BAR_X - 8,
                 "y": middle,
                 "text-anchor": "end",
@@ -184,6 +193,7 @@ def _row(
             "rect",
             {
                 "class": "chart-bar",
+                "fill": BAR,
                 "x": bar_x,
                 "y": top + (ROW_HEIGHT - BAR_HEIGHT) / 2,
                 "width": bar_width,
@@ -192,7 +202,7 @@ def _row(
         ),
         _element(
             "text",
-            {"class": "chart-value", "x": value_x, "y": middle, "dominant-baseline": "middle"},
+            {"class": "chart-value", "fill": MUTED, "x": value_x, "y": middle, "dominant-baseline": "middle"},
             shown,
         ),
     )

@@ -29,7 +29,7 @@ from haven.cases.services._common import KEEP
 from haven.cases.views import _rebound_on_stale
 from haven.core.csrf import csrf_first_unless, csrf_protect, csrf_refusal
 from haven.core.errors import HavenError, NotFound, Stale, ValidationFailed
-from haven.core.forms import apply_error
+from haven.core.forms import apply_error, own_ids
 from haven.keyring import files, keys
 from haven.pathways import charts, selectors, services
 from haven.pathways import forms as pw_forms
@@ -303,7 +303,7 @@ def _application_context(request: HttpRequest, application: Application, **bound
     error = bound.pop("transition_error", "")
     transitions = _transition_forms(application, applicants, dates,
                                     bound.pop("transition_forms", {}), error)
-    return {
+    return own_ids({
         "application": application, "case": case, "applicants": applicants, "dates": dates,
         "may": may, "checklist": selectors.application_checklist(application),
         "history": selectors.application_history(application),
@@ -327,7 +327,7 @@ def _application_context(request: HttpRequest, application: Application, **bound
             follows=application)),
         "plan_travel": application.status in GRANTED and may["travel_manage"],
         "language": request.LANGUAGE_CODE if hasattr(request, "LANGUAGE_CODE") else "en",
-    }
+    })
 
 
 def _render_application(request: HttpRequest, application: Application, status: int = 200,
@@ -616,7 +616,7 @@ def _travel_context(request: HttpRequest, travel: Travel, **bound: Any) -> dict[
     if route is not None:
         update_initial.update(route=route.route, transit_points=route.transit_points,
                               escort=route.escort)
-    return {
+    return own_ids({
         "travel": travel, "case": travel.case, "route": route,
         "may_see_route": policy.may_see_route(user, travel), "may_manage": may_manage,
         "members": members,
@@ -640,7 +640,7 @@ def _travel_context(request: HttpRequest, travel: Travel, **bound: Any) -> dict[
                                               initial=_booking_initial(b)))
                      for b in (route.bookings if route is not None else [])],
         "ticket_form": pw_forms.TicketForm(members=members),
-    }
+    })
 
 
 def _booking_initial(view: selectors.BookingView) -> dict[str, Any]:

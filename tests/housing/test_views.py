@@ -61,7 +61,7 @@ def test_a_household_is_placed_from_one_form(assigned: Any, caseworker: Any, coo
     client = login(caseworker)
     form = client.get(f"/cases/{assigned.pk}/placements/new/").content.decode()
     # The household is checked to start with, each named by their place in it.
-    assert (f'name="person" value="{spouse.person_id}" id="id_person_1" checked>\n Spouse'
+    assert (f'name="person" value="{spouse.person_id}" id="id_person_1" checked> Spouse'
             '</label>') in form
     assert str(principal.person_id)[:8] + ")" not in form  # no internal ids as labels
     response = client.post(f"/cases/{assigned.pk}/placements/", {

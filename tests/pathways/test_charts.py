@@ -171,3 +171,13 @@ def test_any_rows_give_valid_xml_with_one_bar_per_row(
 @given(stages=st.lists(st.tuples(st.text(), st.integers(min_value=0)), max_size=20))
 def test_any_stages_give_valid_xml_with_one_bar_per_stage(stages: list[tuple[str, int]]) -> None:
     assert len(bars(parse(funnel_chart(stages, title="t")))) == len(stages)
+
+
+def test_charts_state_their_colours_in_the_svg() -> None:
+    """Contrast must be determinable without the stylesheet (issue 16): every text and bar
+    carries its fill."""
+    root = parse(bar_chart([("Lithuania", 3), ("Canada", 1)], title="Approvals"))
+    kinds = {"chart-title", "chart-label", "chart-value", "chart-bar"}
+    found = {el.get("class"): el.get("fill") for el in root.iter() if el.get("class") in kinds}
+    assert set(found) == kinds
+    assert all(fill and fill.startswith("#") and len(fill) == 7 for fill in found.values()), found
