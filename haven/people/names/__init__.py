@@ -15,7 +15,7 @@ tokens must then be rebuilt (``haven people reindex``).
 
 from haven.people.names.keys import RULES_VERSION, NameKeys, TokenKeys, name_keys, token_keys
 from haven.people.names.normalise import mixed_script_tokens, normalise_tokens
-from haven.people.names.score import Level, Match, compare
+from haven.people.names.score import Level, Match, MatchLabel, compare
 
-__all__ = ["RULES_VERSION", "Level", "Match", "NameKeys", "TokenKeys", "compare",
+__all__ = ["RULES_VERSION", "Level", "Match", "MatchLabel", "NameKeys", "TokenKeys", "compare",
            "mixed_script_tokens", "name_keys", "normalise_tokens", "token_keys"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import Literal, cast
 
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.fuzz import ratio
@@ -33,6 +34,9 @@ SAME, SKELETON, EQUIVALENT, CONSONANTS, TYPO = 100.0, 96.0, 92.0, 88.0, 85.0
 SIMILAR_FLOOR = 60.0
 
 
+MatchLabel = Literal["exact", "likely", "possible"]
+
+
 class Level(IntEnum):
     """Match levels, strongest last (so ``max`` and sorting work)."""
 
@@ -41,8 +45,8 @@ class Level(IntEnum):
     EXACT = 3
 
     @property
-    def label(self) -> str:
-        return self.name.lower()
+    def label(self) -> MatchLabel:
+        return cast("MatchLabel", self.name.lower())
 
 
 @dataclass(frozen=True)
