@@ -4,8 +4,8 @@ Words are paired order-free (a surname first or last, a patronymic left out): ea
 word takes the candidate word it matches best, each candidate word serving once. A pair is
 "same spelling" (careful keys equal), "same skeleton" (another romanisation), "equivalent"
 (the table of given names), "same consonants" (an Arabic-script word), "one letter
-differs" (a Levenshtein distance of one between skeletons or careful keys, from rapidfuzz,
-for words of at least five letters) or "similar" (rapidfuzz's normalised similarity). The
+differs" (a Levenshtein distance of one between careful keys of at least five letters, or
+between skeletons of at least six, from rapidfuzz) or "similar" (rapidfuzz's normalised similarity). The
 levels make a claim only as strong as the evidence:
 
 * ``exact``: every query word has the same spelling, and at least two words (or the whole
@@ -29,6 +29,9 @@ from haven.people.names.keys import NameKeys, TokenKeys
 
 POSSIBLE_SCORE = 55.0
 TYPO_MIN_LENGTH = 5
+# Skeletons are coarse already: one letter apart there is often two apart in the name
+# (Belov / Beliaev), so only longer skeletons count as "one letter differs".
+TYPO_MIN_SKELETON = 6
 # What a pair scores, by kind of evidence (0-100).
 SAME, SKELETON, EQUIVALENT, CONSONANTS, TYPO = 100.0, 96.0, 92.0, 88.0, 85.0
 SIMILAR_FLOOR = 60.0
@@ -88,7 +91,8 @@ def pair_score(q: TokenKeys, c: TokenKeys) -> tuple[float, str]:
     if min(len(q.careful), len(c.careful)) >= TYPO_MIN_LENGTH and (
             Levenshtein.distance(q.careful, c.careful, score_cutoff=1) <= 1
             or any(Levenshtein.distance(a, b, score_cutoff=1) <= 1
-                   for a in q.skeletons for b in c.skeletons)):
+                   for a in q.skeletons for b in c.skeletons
+                   if min(len(a), len(b)) >= TYPO_MIN_SKELETON)):
         return TYPO, "one letter differs"
     similar = max(ratio(a, b) for a in q.skeletons for b in c.skeletons)
     if similar >= SIMILAR_FLOOR:
