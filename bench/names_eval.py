@@ -19,9 +19,9 @@ Queries render one identity's name in a way it reaches Haven, one kind of varian
   an existing person's name with another patronymic, or a surname two letters away: the
   right answer is nobody.
 
-Dates of birth are generated with their usual errors (year only, day and month swapped, a
-year off) for duplicate detection, which this issue's work has not reached yet; the search
-benchmark uses names only.
+For duplicate detection, second records of some identities: another rendering of the name,
+the date of birth full, year only, year and month, day and month swapped or a year off, the
+phone often missing, the place in another script or missing.
 """
 
 from __future__ import annotations
@@ -99,6 +99,8 @@ EQUIVALENT = {"Магомед": ["Mohammed", "Muhammad", "Magomet", "Мухам�
               "Светлана": ["Света"], "Исмаил": ["Ismail"], "Якуб": ["Yakub"],
               "Идрис": ["Idris"], "Хасан": ["Hassan"], "Иса": ["Issa"], "Рамзан": ["Ramazan"]}
 
+PLACES = ["Грозный", "Гудермес", "Урус-Мартан", "Шали", "Аргун", "Махачкала", "Хасавюрт",
+          "Дербент", "Назрань", "Москва", "Санкт-Петербург", "Ростов-на-Дону", "Казань"]
 VOWELS = "аеёиоуыэюя"
 BASE = {"а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "з": "z", "и": "i", "к": "k",
         "л": "l", "м": "m", "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t",
@@ -190,6 +192,7 @@ class Identity:
     surname: str
     dob: str
     phone: str
+    place: str = ""
 
     @property
     def legal_name(self) -> str:
@@ -225,7 +228,7 @@ def identities(n: int, rng: random.Random) -> list[Identity]:
         people.append(Identity(
             i, given, patronymic(father, female), feminine(surname) if female else surname,
             f"{rng.randint(1960, 2006)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
-            f"+7928{rng.randint(0, 9_999_999):07d}"))
+            f"+7928{rng.randint(0, 9_999_999):07d}", zipf(PLACES, rng)))
     return people
 
 
@@ -301,13 +304,48 @@ def negatives(people: list[Identity], count: int, rng: random.Random,
     return out
 
 
-def generate(n: int, per_kind: int, seed: int) -> dict[str, Any]:
+def duplicates(people: list[Identity], count: int, rng: random.Random) -> list[dict[str, Any]]:
+    """Second records of ``count`` identities, as a second intake or a partner's referral
+    would give them: another rendering of the name, the date of birth often partial or
+    wrong in the usual ways, the phone often left out, the place in another script or left
+    out."""
+    out = []
+    for p in rng.sample(people, min(count, len(people))):
+        words = [p.given, p.patronymic, p.surname] if rng.random() < 0.4 else [p.given,
+                                                                                 p.surname]
+        style = rng.choice(["cyrillic", *SYSTEMS, "casual", "typo", "swapped", "equivalent"])
+        if style == "cyrillic":
+            text = " ".join(words)
+        elif style in SYSTEMS:
+            text = " ".join(romanise(w, style) for w in words)
+        elif style == "casual":
+            text = " ".join(casual(w, rng) for w in words)
+        elif style == "typo":
+            romans = [romanise(w, "english") for w in words]
+            j = rng.randrange(len(romans))
+            romans[j] = typo(romans[j], rng)
+            text = " ".join(romans)
+        elif style == "swapped":
+            text = " ".join(romanise(w, "english") for w in [words[-1], *words[:-1]])
+        else:
+            given = rng.choice(EQUIVALENT.get(p.given, [p.given]))
+            text = " ".join([given, *[romanise(w, "english") for w in words[1:]]])
+        roll = rng.random()
+        dob = p.dob if roll < 0.35 else p.dob[:4] if roll < 0.6 else p.dob[:7] if roll < 0.7 \
+            else dob_variant(p.dob, rng) if roll < 0.9 else ""
+        place = rng.choice([p.place, romanise(p.place, "english"), ""])
+        out.append({"of": p.id, "name": text, "style": style, "dob": dob,
+                    "phone": p.phone if rng.random() < 0.4 else "", "place": place,
+                    "partial_dob": len(dob) < 10})
+    return out
+
+
+def generate(n: int, per_kind: int, seed: int, dups: int = 0) -> dict[str, Any]:
     rng = random.Random(seed)
     people = identities(n, rng)
     qs = queries(people, per_kind, rng)
-    dobs = [{"id": p.id, "dob": p.dob, "recorded": dob_variant(p.dob, rng)} for p in people]
     return {"identities": [asdict(p) | {"legal_name": p.legal_name} for p in people],
-            "queries": [asdict(q) for q in qs], "dob_errors": dobs}
+            "queries": [asdict(q) for q in qs], "duplicates": duplicates(people, dups, rng)}
 
 
 if __name__ == "__main__":
