@@ -106,7 +106,8 @@ class NameFrequency:
         """The share of the registry holding this name's rarest pair of words (0 when
         unknown)."""
         words = self.classes(name)
-        pairs = [(x, y) for i, x in enumerate(words) for y in words[i + 1:]] or [tuple(words)]
+        pairs: list[tuple[str, ...]] = [(x, y) for i, x in enumerate(words)
+                                         for y in words[i + 1:]] or [tuple(words)]
         if not self.people or not pairs:
             return 0.0
         return min(self.counts[p] for p in pairs) / self.people
