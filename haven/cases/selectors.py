@@ -177,7 +177,22 @@ def case_search(*, actor: Any, q: str = "", status: str = "", priority: str = ""
         return CaseSearch(qs.filter(number=q.upper()))
     if not policy.has_perm(actor, Perm.PERSON_READ):
         return CaseSearch(qs.none())  # a partner cannot probe which names are known
-    return _name_search(actor, q, qs, filtered=bool(status or priority or risk or assignee))
+    found = _name_search(actor, q, qs, filtered=bool(status or priority or risk or assignee))
+    return _with_spellings(actor, q, qs, found)
+
+
+def _with_spellings(actor: Any, q: str, qs: QuerySet[Case], found: CaseSearch) -> CaseSearch:
+    """``found`` (cases of people with every word of ``q``) and the cases of the people a
+    ranked name search finds (``people.selectors.people_ranked``: any script, spelling, order,
+    one wrong letter), which reads only people the actor may see."""
+    ranked = people_selectors.person_ids_ranked(actor, q)
+    if not ranked:
+        return found
+    fuzzy = Exists(Member.objects.filter(case_id=OuterRef("pk"), person_id__in=ranked))
+    if not qs.filter(fuzzy).exclude(pk__in=found.cases.values("pk")).exists():
+        return found  # nothing more: its count, when it has one, stands
+    return CaseSearch(qs.filter(Q(pk__in=found.cases.values("pk")) | Q(fuzzy)), None,
+                      cap=found.cap, many_people=found.many_people)
 
 
 def case_list(*, actor: Any, q: str = "", status: str = "", priority: str = "", risk: str = "",

@@ -12,7 +12,7 @@ from haven.access.decorators import api_actor, api_reauth, api_requires
 from haven.access.permissions import Perm
 from haven.core.errors import ValidationFailed
 from haven.keyring import files, keys
-from haven.people import selectors, services
+from haven.people import names, selectors, services
 
 router = Router(tags=["people"])
 
@@ -29,6 +29,12 @@ class PersonOut(Schema):
     legal_name: str | None = Field(description="Null unless the token's user may reveal names.")
     other_names: str | None
     phone: str | None
+    match: names.MatchLabel | None = Field(
+        default=None, description="With a name search: exact (same letters), likely (the "
+        "evidence says this is the person: another romanisation, an equivalent given name, "
+        "one wrong letter) or possible (a similar name, shown, not claimed).")
+    why: str | None = Field(default=None, description="With a name search: the evidence for "
+                            "each word of the query, e.g. \"zelimhan: same skeleton\".")
 
 
 class CreatedOut(Schema):
@@ -51,14 +57,16 @@ def person_create(request: HttpRequest, payload: PersonIn) -> Status[CreatedOut]
 
 
 @router.get("", response=list[PersonOut],
-            summary="List or search the people of your cases (exact name token or phone); "
-                    "names and phones decrypted, so the token must have re-authenticated")
+            summary="List or search the people of your cases: a phone number, or a name in any "
+                    "script or spelling, ranked best first with a match level; names and phones decrypted, so the token "
+                    "must have re-authenticated")
 @api_reauth
 @api_requires(Perm.PERSON_READ)
 def person_list(request: HttpRequest, q: str = "") -> list[PersonOut]:
     rows = selectors.person_list(actor=api_actor(request), q=q[:200])
     return [PersonOut(id=r.id, created_at=r.created_at, legal_name=r.legal_name,
-                      other_names=r.other_names, phone=r.phone) for r in rows]
+                      other_names=r.other_names, phone=r.phone, match=r.match, why=r.why)
+            for r in rows]
 
 
 @router.delete("/{person_id}", response={204: None}, summary="Erase a person (crypto-shred)")

@@ -64,6 +64,39 @@ class PersonIndex(models.Model):
         return f"{self.kind} index of {self.person_id}"
 
 
+class NameIndexState(models.Model):
+    """The one row saying which epoch of name tokens search reads (``epoch``), which one a
+    rebuild is writing (``building``, or None) and under which rules the current epoch was
+    built (``rules``: ``names.RULES_VERSION``). An epoch is part of the tokens' HMAC key, so
+    a new epoch replaces every token (``people.name_index``)."""
+
+    epoch = models.PositiveIntegerField(default=1)
+    building = models.PositiveIntegerField(null=True, blank=True)
+    rules = models.PositiveSmallIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"name tokens epoch {self.epoch}"
+
+
+class PersonNameToken(models.Model):
+    """One blind candidate token of a person's name: a keyed HMAC of one matching key
+    (``names.name_keys``), truncated so that unrelated keys share tokens on purpose. Never a
+    key itself; what the table tells its reader is in docs/keyring.md."""
+
+    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="name_tokens")
+    epoch = models.PositiveIntegerField()
+    token = models.PositiveIntegerField()
+
+    class Meta:
+        # (epoch, token, person): the people holding any of a query's tokens, from the index
+        # alone; (person, epoch): one person's rows, replaced on every change of their name.
+        indexes = [models.Index(fields=["epoch", "token", "person"], name="person_name_token"),
+                   models.Index(fields=["person", "epoch"], name="person_name_token_own")]
+
+    def __str__(self) -> str:
+        return f"name token of {self.person_id}"
+
+
 class PersonFile(BaseModel):
     """A document about a person, stored encrypted under the person's data key."""
 

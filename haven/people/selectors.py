@@ -10,17 +10,21 @@ from typing import Any
 from uuid import UUID
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from haven.access import policy
 from haven.access.permissions import Perm
 from haven.audit.services import record
 from haven.core.errors import NotFound
 from haven.keyring import files, keys, normalize
-from haven.people.models import IndexKind, Person, PersonFile, PersonIndex
+from haven.people import name_index, names
+from haven.people.models import IndexKind, Person, PersonFile, PersonIndex, PersonNameToken
 
 MAX_RESULTS = 50
 RARITY_SCAN = 5000
+# A ranked search decrypts and scores at most this many candidates: the visible people
+# holding the most of the query's name tokens.
+CANDIDATES = 300
 
 
 def people_visible(actor: Any) -> QuerySet[Person]:
@@ -151,6 +155,70 @@ def person_ids_matching(actor: Any, q: str) -> list[UUID] | None:
 
 
 @dataclass(frozen=True)
+class Ranked:
+    """A visible person a name search found, with how well the name matches."""
+
+    person: Person
+    match: names.Match
+
+
+def _looks_like_phone(q: str) -> bool:
+    digits = normalize.phone_digits(q)
+    return len(digits) >= 5 and len(digits) * 2 >= len(q.replace(" ", ""))
+
+
+def _candidates(actor: Any, query: names.NameKeys) -> list[Person]:
+    """The visible people holding the most of the query's name tokens, at most
+    ``CANDIDATES``. The visible people come first: the token rows are read only for them
+    (a coordinator's are the organization's people; anyone else's, the people of their
+    cases, passed as a list), so a person the actor may not see is never a candidate."""
+    tokens = name_index.query_tokens(str(actor.organization_id), query)
+    if not tokens:
+        return []
+    wanted = Q()
+    for epoch, values in tokens.by_epoch.items():
+        wanted |= Q(epoch=epoch, token__in=values)
+    visible = people_visible(actor)
+    if policy.has_perm(actor, Perm.CASE_SUPERVISE):
+        rows = PersonNameToken.objects.filter(wanted, person__in=visible.values("pk"))
+    else:
+        rows = PersonNameToken.objects.filter(
+            wanted, person_id__in=list(visible.values_list("pk", flat=True)))
+    best = (rows.values("person_id").annotate(n=Count("token", distinct=True))
+            .order_by("-n", "person_id").values_list("person_id", flat=True)[:CANDIDATES])
+    return list(visible.filter(pk__in=list(best)))
+
+
+def people_ranked(*, actor: Any, q: str, limit: int = MAX_RESULTS) -> list[Ranked]:
+    """The visible people whose names match ``q`` in any script, spelling, word order, with
+    or without a patronymic or with one wrong letter, best first: exact matches, then likely,
+    then possible (``names.compare``), each level by score.
+
+    Always inside the people the actor may see (``_candidates``); the candidates' names are
+    decrypted in memory for scoring and never leave this function (the caller decides what
+    to show). A person whose key was destroyed (being erased) is left out.
+    """
+    query = names.name_keys(q)
+    if not query:
+        return []
+    people = [p for p in keys.readable(_candidates(actor, query)) if isinstance(p, Person)]
+    found: list[Ranked] = []
+    for person in people:
+        matches = [names.compare(query, names.name_keys(text))
+                   for text in name_index.person_names(person)]
+        best = max(matches, key=lambda m: (m.level or 0, m.score))
+        if best.level is not None:
+            found.append(Ranked(person, best))
+    found.sort(key=lambda r: (-(r.match.level or 0), -r.match.score, str(r.person.pk)))
+    return found[:max(1, limit)]
+
+
+def person_ids_ranked(actor: Any, q: str, limit: int = MAX_RESULTS) -> list[UUID]:
+    """The ids of ``people_ranked``, best first."""
+    return [r.person.pk for r in people_ranked(actor=actor, q=q, limit=limit)]
+
+
+@dataclass(frozen=True)
 class PersonRow:
     """A person as a list shows it; identifying fields are None without ``person:reveal``."""
 
@@ -159,23 +227,45 @@ class PersonRow:
     legal_name: str | None
     other_names: str | None
     phone: str | None
+    match: names.MatchLabel | None = None
+    why: str | None = None
 
 
 def person_list(*, actor: Any, q: str = "", limit: int = MAX_RESULTS) -> list[PersonRow]:
-    """The people the actor may see, newest first, optionally an exact-token search.
+    """The people the actor may see, newest first; with ``q``, a phone number (exact, through
+    the blind index) or a name in any spelling, ranked (``people_ranked``) with its match
+    level and why.
 
-    Search never touches plaintext: the query is normalized and HMAC'd like the index, and
-    runs inside the visible people (``people_matching``). Data keys for the page are
-    unwrapped in one agent call. Names are only decrypted for roles with
-    ``person:reveal``, and a page that reveals names is recorded with the ids shown.
+    The database is searched through blind indexes and tokens only, inside the visible
+    people. Data keys for the page are unwrapped in one agent call. Names are only shown to
+    roles with ``person:reveal``, and a page that reveals names is recorded with the ids
+    shown.
     """
-    qs = people_matching(actor, q) if q.strip() else people_visible(actor)
-    people = list(qs.order_by("-created_at")[: max(1, min(limit, MAX_RESULTS))])
+    size = max(1, min(limit, MAX_RESULTS))
+    levels: dict[Any, names.Match] = {}
+    if not q.strip():
+        people = list(people_visible(actor).order_by("-created_at")[:size])
+    elif _looks_like_phone(q):
+        people = list(people_matching(actor, q).order_by("-created_at")[:size])
+    else:
+        ranked = people_ranked(actor=actor, q=q, limit=size)
+        people = [r.person for r in ranked]
+        levels = {r.person.pk: r.match for r in ranked}
+
+    def row(p: Person, shown: bool) -> PersonRow:
+        m = levels.get(p.pk)
+        level = m.level.label if m is not None and m.level is not None else None
+        if not shown:
+            return PersonRow(p.pk, p.created_at, None, None, None, level,
+                             m.why if m else None)
+        return PersonRow(p.pk, p.created_at, p.legal_name, p.other_names, p.phone, level,
+                         m.why if m else None)
+
     reveal = policy.has_perm(actor, Perm.PERSON_REVEAL)
     if not reveal:
-        return [PersonRow(p.pk, p.created_at, None, None, None) for p in people]
+        return [row(p, False) for p in people]
     keys.prefetch(people)
-    rows = [PersonRow(p.pk, p.created_at, p.legal_name, p.other_names, p.phone) for p in people]
+    rows = [row(p, True) for p in people]
     if rows:
         with transaction.atomic():
             record(actor=actor, action="person.revealed", object_type="person",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from django.db import transaction
@@ -13,11 +14,13 @@ from haven.audit.services import record
 from haven.core.errors import ValidationFailed
 from haven.keyring import files, keys, normalize
 from haven.keyring import services as keyring_services
+from haven.people import name_index
 from haven.people.models import IndexKind, Person, PersonFile, PersonIndex
 
 MAX_NAME = 300
 MAX_OTHER_NAMES = 1000
 MAX_PHONE = 64
+REINDEX_BATCH_NAMES = 500
 
 
 def identity_clean(*, legal_name: str, other_names: str, phone: str) -> tuple[str, str, str]:
@@ -72,10 +75,31 @@ def _index_rows(people: list[Person]) -> list[PersonIndex]:
 
 
 def person_reindex(person: Person) -> None:
-    """Replace the person's blind-index rows (``_index_rows``)."""
+    """Replace the person's blind-index rows (``_index_rows``) and name tokens
+    (``name_index``), in the caller's transaction: every write of a name calls this."""
     rows = _index_rows([person])
     PersonIndex.objects.filter(person=person).delete()
     PersonIndex.objects.bulk_create(rows)
+    name_index.person_tokens_write(person)
+
+
+def names_reindex(*, rotate: bool = False, batch: int = REINDEX_BATCH_NAMES,
+                  progress: Callable[[name_index.RebuildProgress], None] | None = None
+                  ) -> tuple[int, bool]:
+    """Rebuild every person's name tokens in a new epoch when the matching rules changed,
+    when ``rotate`` asks for a new token key (after ``haven keys rotate``) or when an earlier
+    rebuild was interrupted; resumable (``name_index.rebuild``). Returns (people written,
+    whether a rebuild ran); a rebuild that ran is recorded in the audit log with the count
+    and the new epoch. An operator's command: it needs unsealed keys."""
+    if batch < 1:
+        raise ValidationFailed("The batch size must be at least 1.", fields={
+            "batch": ["At least 1."]})
+    done, ran = name_index.rebuild(rotate=rotate, batch=batch, progress=progress)
+    if ran:
+        with transaction.atomic():
+            record(actor=None, action="people.names_reindexed", object_type="person", data={
+                "people": done, "epoch": name_index.state().epoch, "rotated": rotate})
+    return done, ran
 
 
 REINDEX_BATCH = 500

@@ -64,8 +64,23 @@ def test_search_in_any_script(assigned: Case, coordinator: Any, caseworker: Any,
 
 def test_search_by_number_and_misses(assigned: Case, caseworker: Any, liaison: Any) -> None:
     assert list(selectors.case_list(actor=caseworker, q=assigned.number.lower())) == [assigned]
-    assert list(selectors.case_list(actor=caseworker, q="Magomet")) == []
+    assert list(selectors.case_list(actor=caseworker, q="Petr Sidorov")) == []
     assert list(selectors.case_list(actor=liaison, q="magomed")) == []
+
+
+@pytest.mark.parametrize("query", ["Magomet", "Mohammed Khasanov", "Khassanow Magomed",
+                                   "Magomed Hasanof", "Магамед Хасанов", "Magomed Khasanpv"])
+def test_search_takes_any_spelling(assigned: Case, caseworker: Any, coordinator: Any,
+                                   query: str) -> None:
+    assert list(selectors.case_list(actor=caseworker, q=query)) == [assigned]
+    assert assigned in list(selectors.case_list(actor=coordinator, q=query))
+
+
+@pytest.mark.parametrize("query", ["Магомед Хасанов", "Magomed Khasanov", "Mohammed Hasanov"])
+def test_no_spelling_reaches_another_caseworkers_case(assigned: Case, other_caseworker: Any,
+                                                      operator: Any, query: str) -> None:
+    # The exact name of a person in someone else's case, and its other spellings: nothing.
+    assert list(selectors.case_list(actor=other_caseworker, q=query)) == []
 
 
 def test_search_does_not_reach_other_caseworkers_cases(assigned: Case,

@@ -236,3 +236,52 @@ def test_erasing_someone_one_may_not_see_is_not_found(people_of_cases: dict[str,
     person = people_of_cases["loose"]
     assert api(outsider).delete(f"/api/v1/people/{person.pk}").status_code == 404
     assert Person.objects.filter(pk=person.pk).exists()
+
+
+@pytest.mark.parametrize(("query", "level"), [
+    ("Аслан Мирзоев", "exact"), ("ASLAN MIRZOEV", "exact"), ("Mirzoew Aslan", "likely"),
+    ("Aslan Mirzoyev", "likely"), ("Aslan Mirzoeb", "likely"), ("Мирзоев", "possible")])
+def test_ranked_search_finds_any_spelling_with_a_level(people_of_cases: dict[str, Any], *,
+                                                       coordinator: Any, api: Any,
+                                                       query: str, level: str) -> None:
+    found = api(coordinator).get("/api/v1/people", {"q": query}).json()
+    assert found[0]["id"] == str(people_of_cases["mine"].pk)
+    assert found[0]["match"] == level
+    assert found[0]["why"]
+    assert all(p["match"] in {"exact", "likely", "possible"} for p in found)
+
+
+def test_exact_match_ranks_first(unsealed: list[str], coordinator: Any, api: Any) -> None:
+    client = api(coordinator)
+    for name in ("Zelimkhan Yandarbiyev", "Зелимхан Яндарбиев", "Zelimkhan Yandarbiev"):
+        client.post("/api/v1/people", {"legal_name": name}, content_type="application/json")
+    found = client.get("/api/v1/people", {"q": "Зелимхан Яндарбиев"}).json()
+    assert [(p["legal_name"], p["match"]) for p in found][:1] == [("Зелимхан Яндарбиев", "exact")]
+    assert {p["match"] for p in found[1:]} == {"likely"}
+
+
+@pytest.mark.parametrize("query", ["Рустам Бекиев", "Rustam Bekiev", "Rustam Bekiew",
+                                   "Ibragim Latiev", "Zelimkhan Yasaev", "Бекиев"])
+def test_ranked_search_never_reveals_a_person_one_may_not_see(
+        people_of_cases: dict[str, Any], *, caseworker: Any, operator: Any, verifier: Any,
+        api: Any, query: str) -> None:
+    # The exact name of a person in another caseworker's case, of a person in no case, of
+    # a suspended case's person: nothing, with every spelling — the answer for nobody.
+    hidden = {str(people_of_cases[k].pk) for k in ("theirs", "loose", "suspended")}
+    for user in (caseworker, operator, verifier):
+        answer = api(user).get("/api/v1/people", {"q": query})
+        assert answer.status_code == 200
+        assert not hidden & {p["id"] for p in answer.json()}, (user, query)
+        assert "Бекиев" not in answer.content.decode()
+
+
+def test_ranked_search_shows_names_only_to_those_who_may_reveal_them(
+        people_of_cases: dict[str, Any], *, caseworker: Any, verifier: Any, api: Any) -> None:
+    from haven.access import policy
+    from haven.access.permissions import Perm
+
+    for user in (caseworker, verifier):
+        (found,) = api(user).get("/api/v1/people", {"q": "Aslan Mirzoyev"}).json()
+        assert found["match"] == "likely"
+        reveal = policy.has_perm(user, Perm.PERSON_REVEAL)
+        assert (found["legal_name"] == "Аслан Мирзоев") is reveal

@@ -62,7 +62,8 @@ from haven.housing.models import Placement, PlacementStatus, Shelter, ShelterSta
 from haven.keyring import client, keys, normalize
 from haven.keyring.agent import b64d
 from haven.keyring.models import DataKey
-from haven.people.models import IndexKind, Person, PersonIndex
+from haven.people import name_index
+from haven.people.models import IndexKind, Person, PersonIndex, PersonNameToken
 
 BATCH = 1000
 
@@ -385,6 +386,8 @@ class Seeder:
         Person.objects.bulk_create(persons, batch_size=500)
         PersonProfile.objects.bulk_create(profiles, batch_size=500)
         PersonIndex.objects.bulk_create(index_rows, batch_size=2000)
+        PersonNameToken.objects.bulk_create(
+            name_index.token_rows(persons, name_index.live_epochs()), batch_size=5000)
         Case.objects.bulk_create(cases, batch_size=500)
         Member.objects.bulk_create(members, batch_size=1000)
         Note.objects.bulk_create(notes, batch_size=500)

@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from haven.core.errors import HavenError
-from haven.people import services
+from haven.people import name_index, services
 
 
 class Command(BaseCommand):
@@ -21,11 +21,31 @@ class Command(BaseCommand):
                            "upgrade that changed how names are normalized); needs unsealed keys")
         p.add_argument("--batch", type=int, default=services.REINDEX_BATCH,
                        help=f"people per transaction (default {services.REINDEX_BATCH})")
+        p.add_argument("--names-only", action="store_true",
+                       help="only the name tokens of fuzzy search (resumable), not the "
+                       "exact-word index")
+        p.add_argument("--rotate", action="store_true",
+                       help="build the name tokens under a new epoch's key even if the "
+                       "matching rules did not change (after `haven keys rotate`)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.monotonic()
+
+        def progress(at: name_index.RebuildProgress) -> None:
+            self.stdout.write(f"Name tokens: {at.done} of {at.total} people "
+                              f"({time.monotonic() - started:.1f} s)")
+
         try:
-            done = services.people_reindex(batch=options["batch"])
+            if not options["names_only"]:
+                done = services.people_reindex(batch=options["batch"])
+                self.stdout.write(f"Indexed {done} people again in "
+                                  f"{time.monotonic() - started:.1f} s.")
+            written, ran = services.names_reindex(rotate=options["rotate"],
+                                                  batch=options["batch"], progress=progress)
         except HavenError as exc:
             raise CommandError(exc.message, returncode=2) from None
-        self.stdout.write(f"Indexed {done} people again in {time.monotonic() - started:.1f} s.")
+        if ran:
+            self.stdout.write(f"Name tokens rebuilt for {written} people; search reads epoch "
+                              f"{name_index.state().epoch}.")
+        else:
+            self.stdout.write("Name tokens are up to date (same rules, no rotation asked).")
