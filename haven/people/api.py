@@ -58,8 +58,8 @@ def person_create(request: HttpRequest, payload: PersonIn) -> Status[CreatedOut]
 
 @router.get("", response=list[PersonOut],
             summary="List or search the people of your cases: a phone number, or a name in any "
-                    "script or spelling, ranked best first with a match level; names and phones decrypted, so the token "
-                    "must have re-authenticated")
+                    "script or spelling, ranked best first with a match level; names and phones "
+                    "decrypted, so the token must have re-authenticated")
 @api_reauth
 @api_requires(Perm.PERSON_READ)
 def person_list(request: HttpRequest, q: str = "") -> list[PersonOut]:
