@@ -392,10 +392,6 @@ def prefetch(instances: Iterable[Model]) -> None:
     for those that are not), never 50 calls. Instances whose key was destroyed are left
     without a key (reading them raises).
     """
-    from haven.keyring.fields import bench_plaintext
-
-    if bench_plaintext():
-        return
     pending: dict[Owner, list[Model]] = {}
     for instance in instances:
         if instance.__dict__.get(DK_ATTR) is None:
@@ -413,12 +409,8 @@ def prefetch(instances: Iterable[Model]) -> None:
 def readable(instances: Iterable[Model]) -> list[Model]:
     """``prefetch`` the instances' keys, then those of them whose fields can be read: an
     instance whose key was destroyed (its owner is being erased) is left out."""
-    from haven.keyring.fields import bench_plaintext
-
     instances = list(instances)
     prefetch(instances)
-    if bench_plaintext():
-        return instances
     return [i for i in instances if i.__dict__.get(DK_ATTR) is not None]
 
 
