@@ -1,4 +1,4 @@
-"""The staff roles of DESIGN.md."""
+"""The staff roles (docs/architecture.md, "Who uses it")."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """How an audit event reads to a person: who acted (by username), on which case (by number),
 what happened (the action's label) and its details in words instead of internal codes.
 
-Events store ids and codes only — the log holds no personal data (DESIGN.md) — so this
+Events store ids and codes only — the log holds no personal data (docs/architecture.md, threat 6) — so this
 module puts the words in at display time, for one page of events at a time: the usernames,
 case numbers, shelter code names and pathway names a page needs are read in one query each,
 whatever the page holds. Usernames, case numbers and code names are not personal data: they
