@@ -28,8 +28,8 @@ from django.db.models import Model
 
 from haven.core.errors import HavenError, NotFound, Sealed
 from haven.keyring import client, crypto
-from haven.keyring.agent import b64d, b64e
 from haven.keyring.models import DataKey, Kek, KeySet, KeySetState
+from haven.keyring.protocol import b64d, b64e
 
 DK_ATTR = "_haven_data_key"
 AEAD_ATTR = "_haven_aead"

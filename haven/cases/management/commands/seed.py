@@ -60,8 +60,8 @@ from haven.cases.models import (
 from haven.core.errors import HavenError
 from haven.housing.models import Placement, PlacementStatus, Shelter, ShelterStatus
 from haven.keyring import client, keys, normalize
-from haven.keyring.agent import b64d
 from haven.keyring.models import DataKey
+from haven.keyring.protocol import b64d
 from haven.people.models import IndexKind, Person, PersonIndex
 
 BATCH = 1000

@@ -37,6 +37,7 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -44,8 +45,7 @@ import psycopg
 from psycopg import conninfo as pg_conninfo
 from psycopg import sql
 
-from haven.keyring.agent import b64d
-from haven.keyring.backup import (
+from haven.keyring.backup.archive import (
     BackupError,
     Manifest,
     check_files_dir_empty,
@@ -56,6 +56,7 @@ from haven.keyring.backup import (
     write_restored_file,
 )
 from haven.keyring.models import KEY_MATERIAL_TABLES
+from haven.keyring.protocol import b64d
 
 PART_BYTES = 8 * 1024 * 1024
 DUMP_PREFIX = "db.pgdump/"
@@ -419,8 +420,6 @@ def verify(path: Path, *, keystore: dict[str, Any]) -> Manifest:
 
 
 def _insert_keys(conn: psycopg.Connection[Any], keystore: dict[str, Any]) -> None:
-    from datetime import datetime
-
     def dt(iso: str) -> datetime:
         return datetime.fromisoformat(iso)
 
