@@ -41,6 +41,7 @@ from haven.housing import selectors as housing_selectors
 from haven.housing import services as housing_services
 from haven.housing.models import EndReason, PlacementStatus
 from haven.keyring import files, keys
+from haven.pathways.selectors import application_list
 
 router = Router(tags=["cases"])
 tasks_router = Router(tags=["tasks"])
@@ -592,8 +593,6 @@ def document_list(request: HttpRequest, case_id: UUID) -> list[DocumentOut]:
 @api_requires(Perm.DOCUMENT_UPLOAD)
 def document_upload(request: HttpRequest, case_id: UUID, query: Query[DocumentUploadQuery]
                     ) -> Status[DocumentOut]:
-    from haven.pathways.selectors import application_list
-
     actor = api_actor(request)
     case = _case(request, case_id)
     member = case.members.select_related("person").filter(person_id=query.person_id).first()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import secrets
 from datetime import date
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 from django.db import models
 from django.utils import timezone
@@ -144,12 +144,6 @@ CASE_NUMBER_RE = re.compile(r"^HV-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 
 
 class CaseQuerySet(models.QuerySet["Case"]):
-    def visible_to(self, user: Any) -> CaseQuerySet:
-        """Cases the user may see at all (policy.cases_visible_to decides)."""
-        from haven.access import policy
-
-        return cast("CaseQuerySet", policy.cases_visible_to(user, self))
-
     def open(self) -> CaseQuerySet:
         return self.filter(status__in=OPEN)
 

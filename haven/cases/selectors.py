@@ -15,6 +15,7 @@ from django.utils import timezone
 from haven.access import policy
 from haven.access.permissions import Perm
 from haven.access.roles import Role
+from haven.accounts.models import User
 from haven.audit.models import AuditEvent, CaseRef
 from haven.audit.services import record
 from haven.cases.models import (
@@ -41,6 +42,7 @@ from haven.cases.models import (
     VerificationState,
 )
 from haven.core.errors import NotFound
+from haven.housing.models import Placement
 from haven.keyring import files, keys
 from haven.people import selectors as people_selectors
 
@@ -194,8 +196,6 @@ def household_sizes(cases: list[Case]) -> dict[Any, int]:
 
 
 def assignable_staff(*, actor: Any) -> QuerySet[Any]:
-    from haven.accounts.models import User
-
     return User.objects.filter(organization_id=actor.organization_id, is_active=True,
                                role__in=(Role.CASEWORKER, Role.COORDINATOR)).order_by("username")
 
@@ -204,8 +204,6 @@ def task_assignees(*, case: Case) -> QuerySet[Any]:
     """Colleagues a task on ``case`` may go to: active members of its organization whom the
     policy lets work on its tasks. Candidates are narrowed in SQL first (supervisors, the
     case's caseworker and opener, its verifiers), so the policy is asked about a handful."""
-    from haven.accounts.models import User
-
     supervisors = [role for role, perms in policy.ROLE_PERMISSIONS.items()
                    if Perm.CASE_SUPERVISE in perms]
     candidates = User.objects.filter(organization_id=case.organization_id, is_active=True).filter(
@@ -217,8 +215,6 @@ def task_assignees(*, case: Case) -> QuerySet[Any]:
 
 
 def staff_with_role(*, actor: Any, roles: tuple[Role, ...]) -> QuerySet[Any]:
-    from haven.accounts.models import User
-
     return User.objects.filter(organization_id=actor.organization_id, is_active=True,
                                role__in=roles).order_by("username")
 
@@ -292,7 +288,7 @@ def urgent_cases(*, actor: Any) -> list[Case]:
     (``case_priority_recent``, ``case_risk_recent``), merged here: an OR of the two
     conditions would have the database sort every urgent case of the organization.
     """
-    visible = Case.objects.visible_to(actor).open().select_related("assigned_to")
+    visible = policy.cases_visible_to(actor, Case.objects.all()).open().select_related("assigned_to")
     # Only on what the actor's view of a case shows (an operator sees no risk level): a list
     # chosen by a withheld field would tell it.
     filterable = policy.case_filterable(actor)
@@ -319,7 +315,7 @@ def urgent_tasks(*, actor: Any, today: Any = None) -> list[Task]:
         return []
     today = today or timezone.localdate()
     emergency = Task.objects.filter(status=TaskStatus.OPEN, priority=Priority.EMERGENCY).filter(
-        _on_case(Case.objects.visible_to(actor))).select_related("case", "assignee")
+        _on_case(policy.cases_visible_to(actor, Case.objects.all()))).select_related("case", "assignee")
     found: dict[Any, Task] = {}
     for task in [*emergency.order_by("-created_at")[:DASHBOARD_ROWS],
                  *emergency.filter(due__lt=today).order_by("-due")[:DASHBOARD_ROWS]]:
@@ -402,8 +398,6 @@ def case_view(*, actor: Any, case: Case) -> CaseView:
     view = policy.case_view_of(actor)
     if view == policy.CaseView.REFERRAL:
         return _referral_view(actor=actor, case=case)
-    from haven.housing.models import Placement
-
     sections = policy.CASE_SECTIONS[view]
     members = list(policy.members_visible_to(actor, case.members.all()).select_related("person"))
     with_profile = set(policy.profiles_visible_to(actor, PersonProfile.objects.filter(

@@ -30,7 +30,7 @@ from haven.access.permissions import Perm
 from haven.access.roles import Role
 from haven.accounts import services as account_services
 from haven.accounts.decorators import reauth_required
-from haven.audit import display
+from haven.auditlog import display
 from haven.cases import forms as case_forms
 from haven.cases import selectors, services
 from haven.cases.models import (
@@ -48,19 +48,21 @@ from haven.core.errors import HavenError, NotFound, Stale, ValidationFailed
 from haven.core.forms import apply_error
 from haven.core.pagination import PER_PAGE, CappedPaginator, paginate
 from haven.housing import selectors as housing_selectors
+from haven.housing.forms import PlacementForm
 from haven.keyring import files, keys
+from haven.pathways.selectors import application_get, application_list
 
 MASK = "••••••"
 
 
-def _case(request: HttpRequest, pk: UUID) -> Case:
+def case_or_404(request: HttpRequest, pk: UUID) -> Case:
     try:
         return selectors.case_get(actor=request.user, pk=pk)
     except NotFound:
         raise Http404 from None
 
 
-def _to_case(pk: UUID, anchor: str = "") -> HttpResponseRedirect:
+def to_case(pk: UUID, anchor: str = "") -> HttpResponseRedirect:
     return HttpResponseRedirect(reverse("cases:detail", args=[pk]) + (f"#{anchor}" if anchor
                                                                        else ""))
 
@@ -114,7 +116,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
             apply_error(form, exc)
         else:
             messages.success(request, _("Case %(number)s opened.") % {"number": case.number})
-            return _to_case(case.pk)
+            return to_case(case.pk)
     return render(request, "cases/new.html", {"form": form},
                   status=400 if form.errors else 200)
 
@@ -232,8 +234,6 @@ def _document_form(request: HttpRequest, case: Case, data: Any = None
                    ) -> case_forms.DocumentForm:
     """The upload form: whose document (the case's members) and, for those who read
     applications, the application it was made for."""
-    from haven.pathways.selectors import application_list
-
     applications = (list(application_list(actor=request.user, case=case))
                     if policy.has_perm(request.user, Perm.APPLICATION_READ, case) else [])
     return case_forms.DocumentForm(data, members=case.members.all(), applications=applications)
@@ -246,8 +246,6 @@ def _task_statuses() -> list[tuple[str, str]]:
 
 def _placement_form(request: HttpRequest, members: list[tuple[str, Any]],
                     data: Any = None) -> forms.Form:
-    from haven.housing.forms import PlacementForm
-
     shelters = housing_selectors.placeable_shelters(actor=request.user)
     return PlacementForm(data, members=members, shelters=shelters)
 
@@ -257,7 +255,7 @@ def _placement_form(request: HttpRequest, members: list[tuple[str, Any]],
 def placement_new(request: HttpRequest, pk: UUID) -> HttpResponse:
     """The placement form, fetched when asked for (it lists every shelter with its
     occupancy, which the case page should not pay for on every visit)."""
-    case = _case(request, pk)
+    case = case_or_404(request, pk)
     if not policy.has_perm(request.user, Perm.PLACEMENT_MANAGE, case):
         raise Http404
     members = [(str(m.person_id), m) for m in selectors.case_members(actor=request.user,
@@ -268,7 +266,7 @@ def placement_new(request: HttpRequest, pk: UUID) -> HttpResponse:
                                       "placement_form": _placement_form(request, members)})
 
 
-def _render_detail(request: HttpRequest, case: Case, status: int = 200, **bound: Any
+def render_detail(request: HttpRequest, case: Case, status: int = 200, **bound: Any
                    ) -> HttpResponse:
     context = _detail_context(request, case, **bound)
     context.update(_display_context(request, context))
@@ -278,14 +276,14 @@ def _render_detail(request: HttpRequest, case: Case, status: int = 200, **bound:
 @requires(Perm.CASE_READ)
 @require_GET
 def case_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
-    case = _case(request, pk)
+    case = case_or_404(request, pk)
     if policy.case_view_of(request.user) == policy.CaseView.REFERRAL:
         view = selectors.case_view(actor=request.user, case=case)
         return render(request, "cases/referred.html", {"case": view.case, "view": view})
-    return _render_detail(request, case)
+    return render_detail(request, case)
 
 
-def _rebound_on_stale(request: HttpRequest, form_cls: Any, exc: Stale, **form_kwargs: Any) -> Any:
+def rebound_on_stale(request: HttpRequest, form_cls: Any, exc: Stale, **form_kwargs: Any) -> Any:
     """The form as typed, with the record's newer version and the Stale message: saving again
     is then a deliberate choice, made after seeing the other person's change."""
     data = request.POST.copy()
@@ -300,20 +298,20 @@ def _post(request: HttpRequest, pk: UUID, form_cls: Any, key: str, call: Any, do
           anchor: str, **form_kwargs: Any) -> HttpResponse:
     """Validate ``form_cls`` and call ``call(case, cleaned_data)``; on a refusal re-render the
     case page with the errors on that form (400)."""
-    case = _case(request, pk)
+    case = case_or_404(request, pk)
     form = form_cls(request.POST, **form_kwargs)
     if form.is_valid():
         try:
             call(case, form.cleaned_data)
         except Stale as exc:
-            form = _rebound_on_stale(request, form_cls, exc, **form_kwargs)
+            form = rebound_on_stale(request, form_cls, exc, **form_kwargs)
         except HavenError as exc:
             apply_error(form, exc)
         else:
             messages.success(request, done)
-            return _to_case(case.pk, anchor)
+            return to_case(case.pk, anchor)
     case.refresh_from_db()
-    return _render_detail(request, case, status=400, **{key: form})
+    return render_detail(request, case, status=400, **{key: form})
 
 
 @requires(Perm.CASE_TRANSITION)
@@ -423,7 +421,7 @@ def profile_edit(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpRespons
     editor's version after a conflict) needs a recent re-authentication; saving what was typed
     does not, so a long story typed past the window is not lost on the way to the password
     page."""
-    case = _case(request, pk)
+    case = case_or_404(request, pk)
     try:
         member = selectors.member_get(actor=request.user, case=case, person_id=person_id)
     except NotFound:
@@ -440,7 +438,7 @@ def profile_edit(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpRespons
         except Stale as exc:
             # Merge: show what the other saved next to what this person typed — decrypted,
             # so only within the re-authentication window; else say where to see it.
-            form = _rebound_on_stale(request, case_forms.ProfileForm, exc)
+            form = rebound_on_stale(request, case_forms.ProfileForm, exc)
             if account_services.recent_auth_ok(request):
                 theirs = selectors.profile_for_edit(actor=request.user, case=case,
                                                     member=member)
@@ -450,7 +448,7 @@ def profile_edit(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpRespons
             apply_error(form, exc)
         else:
             messages.success(request, _("Details saved."))
-            return _to_case(case.pk, "people")
+            return to_case(case.pk, "people")
     changed = [(form.fields[name].label, theirs.get(name, ""), form.data.get(name, ""))
                for name in PERSON_FIELDS if theirs is not None
                and theirs.get(name, "") != form.data.get(name, "")]
@@ -459,7 +457,7 @@ def profile_edit(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpRespons
 
 
 def _reveal(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpResponse:
-    case = _case(request, pk)
+    case = case_or_404(request, pk)
     field = request.POST.get("field", "")
     try:
         person = selectors.member_get(actor=request.user, case=case,
@@ -473,7 +471,7 @@ def _reveal(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpResponse:
         raise Http404 from None
     except HavenError as exc:
         messages.error(request, exc.message)
-        return _to_case(case.pk, "people")
+        return to_case(case.pk, "people")
     pid = str(person_id)
     revealed = {(pid, name): value for name, value in values.items()}
     if request.headers.get("HX-Request"):
@@ -483,7 +481,7 @@ def _reveal(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpResponse:
             return render(request, "cases/_member_fields.html",
                           {"mask": MASK, "person_id": pid, "fields": fields})
         return render(request, "cases/_revealed.html", {"value": values[field]})
-    return _render_detail(request, case, revealed=revealed)
+    return render_detail(request, case, revealed=revealed)
 
 
 _reveal_with_reauth = reauth_required(_reveal)
@@ -505,7 +503,7 @@ def person_reveal(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpRespon
 @requires(Perm.NOTE_CREATE)
 @require_POST
 def note_add(request: HttpRequest, pk: UUID) -> HttpResponse:
-    case = _case(request, pk)
+    case = case_or_404(request, pk)
     return _post(request, pk, case_forms.NoteForm, "note_form",
                  lambda case, d: services.note_add(actor=request.user, case=case, **d),
                  _("Note added."), "notes",
@@ -515,7 +513,7 @@ def note_add(request: HttpRequest, pk: UUID) -> HttpResponse:
 @requires(Perm.NOTE_REDACT)
 @require_POST
 def note_redact(request: HttpRequest, pk: UUID, note_id: UUID) -> HttpResponse:
-    case = _case(request, pk)
+    case = case_or_404(request, pk)
     try:
         note = selectors.note_get(actor=request.user, case=case, note_id=note_id)
         services.note_redact(actor=request.user, note=note)
@@ -525,13 +523,13 @@ def note_redact(request: HttpRequest, pk: UUID, note_id: UUID) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Note redacted."))
-    return _to_case(case.pk, "notes")
+    return to_case(case.pk, "notes")
 
 
 @requires(Perm.TASK_CREATE)
 @require_POST
 def task_add(request: HttpRequest, pk: UUID) -> HttpResponse:
-    staff = selectors.task_assignees(case=_case(request, pk))
+    staff = selectors.task_assignees(case=case_or_404(request, pk))
     return _post(request, pk, case_forms.TaskForm, "task_form",
                  lambda case, d: services.task_create(actor=request.user, case=case, **d),
                  _("Task added."), "tasks", staff=staff)
@@ -547,7 +545,7 @@ def _task(request: HttpRequest, task_id: UUID) -> Any:
 def _back_from_task(request: HttpRequest, task: Any) -> HttpResponseRedirect:
     if request.POST.get("next") == "tasks":
         return HttpResponseRedirect(reverse("cases:tasks"))
-    return _to_case(task.case_id, "tasks")
+    return to_case(task.case_id, "tasks")
 
 
 @requires(Perm.TASK_READ)
@@ -646,7 +644,7 @@ def _document_store(request: HttpRequest, case: Case, handler: files.EncryptingU
     if len(uploads) != 1:
         handler.abort()
         messages.error(request, _("Choose exactly one file."))
-        return _to_case(case.pk, "documents")
+        return to_case(case.pk, "documents")
     form = _document_form(request, case, request.POST)
     try:
         if not form.is_valid():
@@ -655,8 +653,6 @@ def _document_store(request: HttpRequest, case: Case, handler: files.EncryptingU
         member = selectors.member_get(actor=request.user, case=case, person_id=data["person"])
         application = None
         if data.get("application"):
-            from haven.pathways.selectors import application_get
-
             application = application_get(actor=request.user, pk=data["application"])
         services.document_attach(actor=request.user, case=case, upload=uploads[0],
                                  doc_type=data["doc_type"], person=member.person,
@@ -666,13 +662,13 @@ def _document_store(request: HttpRequest, case: Case, handler: files.EncryptingU
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Document stored, encrypted."))
-    return _to_case(case.pk, "documents")
+    return to_case(case.pk, "documents")
 
 
 @requires(Perm.DOCUMENT_READ)
 @require_GET
 def document_download(request: HttpRequest, pk: UUID, document_id: UUID) -> HttpResponse:
-    case = _case(request, pk)
+    case = case_or_404(request, pk)
     try:
         doc = selectors.document_get(actor=request.user, case=case, document_id=document_id)
     except NotFound:

@@ -200,7 +200,7 @@ class LocalTransport:
         if agent is None:
             # Only short-lived commands and tests hold an agent in their own process; a serving
             # worker never loads the module of the process that holds the master key.
-            from haven.keyring.agent import KeyAgent
+            from haven.keyring.agent import KeyAgent  # noqa: PLC0415
 
             agent = KeyAgent()
         self.agent = agent

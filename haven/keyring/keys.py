@@ -384,6 +384,13 @@ def aead_for(instance: Model) -> crypto.AeadKey:
     return held[1]
 
 
+def data_keys_fresh(owners: Sequence[Owner]) -> dict[Owner, Unwrapped]:
+    """Data keys of ``owners``, read from the database and unwrapped by the agent now, never
+    taken from the worker cache: for bulk writers that must not use a key of a rolled-back run.
+    An owner whose key was destroyed is missing from the answer."""
+    return _keys_for(owners, cached=False)[0]
+
+
 def prefetch(instances: Iterable[Model]) -> None:
     """Give many instances their data keys for reading, with one agent round trip at most.
 

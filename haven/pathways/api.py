@@ -27,7 +27,7 @@ from haven.accounts.models import User
 from haven.cases import selectors as case_selectors
 from haven.cases.models import Case, Relationship
 from haven.cases.models import Status as CaseStatus
-from haven.cases.services._common import KEEP
+from haven.cases.services.common import KEEP
 from haven.core.errors import NotFound, ValidationFailed
 from haven.keyring import keys
 from haven.pathways import selectors, services

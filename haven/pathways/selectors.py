@@ -74,7 +74,7 @@ MIN_DECISIONS = 3
 def pathway_list(*, actor: Any, country: str = "", status: str = "", kind: str = ""
                  ) -> QuerySet[Pathway]:
     """Reference pathways, by country and name; filtered by country code, status, type (``kind``)."""
-    qs = Pathway.objects.visible_to(actor).select_related("country").order_by(
+    qs = policy.pathways_visible_to(actor, Pathway.objects.all()).select_related("country").order_by(
         "country__name", "name")
     if country:
         qs = qs.filter(country__code=country.upper())
@@ -86,7 +86,7 @@ def pathway_list(*, actor: Any, country: str = "", status: str = "", kind: str =
 
 
 def pathway_get(*, actor: Any, slug: str) -> Pathway:
-    pathway = Pathway.objects.visible_to(actor).select_related("country", "edited_by").filter(
+    pathway = policy.pathways_visible_to(actor, Pathway.objects.all()).select_related("country", "edited_by").filter(
         slug=slug).first()
     if pathway is None:
         raise NotFound("Not found.")
@@ -99,7 +99,7 @@ def pathway_get(*, actor: Any, slug: str) -> Pathway:
 def application_list(*, actor: Any, case: Case | None = None, status: str = ""
                      ) -> QuerySet[Application]:
     """Visible applications, newest first; of one case when given."""
-    qs = Application.objects.visible_to(actor).select_related("pathway", "pathway__country",
+    qs = policy.case_records_visible_to(actor, Perm.APPLICATION_READ, Application.objects.all()).select_related("pathway", "pathway__country",
                                                               "case")
     if case is not None:
         qs = qs.filter(case=case)
@@ -228,7 +228,7 @@ def application_checklist(application: Application) -> Checklist:
 def dossier_exports(*, actor: Any, state: str = DossierState.REQUESTED,
                     application: Application | None = None) -> QuerySet[DossierExport]:
     """Visible dossier requests and exports (coordinators: the organization's queue)."""
-    qs = DossierExport.objects.visible_to(actor).select_related(
+    qs = policy.case_records_visible_to(actor, Perm.DOSSIER_REQUEST, DossierExport.objects.all()).select_related(
         "case", "application", "application__pathway", "requested_by")
     if state:
         qs = qs.filter(state=state)
@@ -241,7 +241,7 @@ def dossier_exports(*, actor: Any, state: str = DossierState.REQUESTED,
 
 
 def travel_list(*, actor: Any, case: Case | None = None) -> QuerySet[Travel]:
-    qs = Travel.objects.visible_to(actor).select_related("case", "application", "arrival",
+    qs = policy.case_records_visible_to(actor, Perm.TRAVEL_READ, Travel.objects.all()).select_related("case", "application", "arrival",
                                                          "arrival__country")
     if case is not None:
         qs = qs.filter(case=case)
@@ -645,7 +645,7 @@ def pathway_ranking(*, actor: Any, case: Case, in_third_country: bool | None = N
 
 
 def _visible_case(actor: Any, case: Case) -> Case:
-    found = Case.objects.visible_to(actor).filter(pk=case.pk).first()
+    found = policy.cases_visible_to(actor, Case.objects.all()).filter(pk=case.pk).first()
     if found is None:
         raise NotFound("Not found.")
     return found
@@ -830,7 +830,7 @@ def application_dates_due(*, actor: Any, days: int = DUE_DAYS, limit: int = DUE_
     # after ``limit`` rows instead of listing every application of the organization first.
     # A caseworker's walk starts from their own tasks (the ``assignee, status, due`` index): a
     # date's task is the case's caseworker's.
-    visible = Application.objects.visible_to(actor).exclude(status__in=FINAL)
+    visible = policy.case_records_visible_to(actor, Perm.APPLICATION_READ, Application.objects.all()).exclude(status__in=FINAL)
     qs = ApplicationDate.objects.filter(
         Exists(visible.filter(pk=OuterRef("application_id"))),
         task__status=TaskStatus.OPEN, task__origin=TaskOrigin.APPLICATION_DATE,
@@ -873,7 +873,7 @@ def emergencies_for(actor: Any, *, limit: int = EMERGENCY_ROWS) -> list[Emergenc
     """
     if not policy.has_perm(actor, Perm.TASK_READ):
         return []
-    visible = Case.objects.visible_to(actor)
+    visible = policy.cases_visible_to(actor, Case.objects.all())
     qs = Task.objects.filter(Exists(visible.filter(pk=OuterRef("case_id"))),
                              status=TaskStatus.OPEN, priority=Priority.EMERGENCY)
     if not policy.has_perm(actor, Perm.CASE_SUPERVISE):

@@ -25,8 +25,8 @@ from haven.accounts.services import SESSION_REAUTH_AT
 from haven.cases import selectors as case_selectors
 from haven.cases import services as case_services
 from haven.cases.models import Case, DocType, Member, member_labels
-from haven.cases.services._common import KEEP
-from haven.cases.views import _rebound_on_stale
+from haven.cases.services.common import KEEP
+from haven.cases.views import rebound_on_stale
 from haven.core.csrf import csrf_first_unless, csrf_protect, csrf_refusal
 from haven.core.errors import HavenError, NotFound, Stale, ValidationFailed
 from haven.core.forms import apply_error
@@ -130,7 +130,7 @@ def pathway_edit(request: HttpRequest, slug: str) -> HttpResponse:
                                     version=form.cleaned_data["version"],
                                     **form.changes(pathway))
         except Stale as exc:
-            form = _rebound_on_stale(request, pw_forms.PathwayEditForm, exc)
+            form = rebound_on_stale(request, pw_forms.PathwayEditForm, exc)
         except HavenError as exc:
             apply_error(form, exc)
         else:
@@ -419,7 +419,7 @@ def application_update(request: HttpRequest, pk: UUID) -> HttpResponse:
             services.application_update(actor=request.user, application=application,
                                         **form.cleaned_data)
         except Stale as exc:
-            form = _rebound_on_stale(request, pw_forms.ApplicationUpdateForm, exc)
+            form = rebound_on_stale(request, pw_forms.ApplicationUpdateForm, exc)
         except HavenError as exc:
             apply_error(form, exc)
         else:

@@ -58,10 +58,12 @@ from haven.cases.models import (
     triage_score,
 )
 from haven.core.errors import HavenError
+from haven.demo import seeding  # applications, travel, outcomes
 from haven.housing.models import Placement, PlacementStatus, Shelter, ShelterStatus
 from haven.keyring import client, keys, normalize
 from haven.keyring.models import DataKey
 from haven.keyring.protocol import b64d
+from haven.pathways import loader  # reference data
 from haven.people.models import IndexKind, Person, PersonIndex
 
 BATCH = 1000
@@ -173,8 +175,6 @@ class Command(BaseCommand):
             return
         started = time.monotonic()
         try:
-            from haven.pathways import loader, seeding  # reference data, applications
-
             loader.load_reference_data(actor=None)
             counts = Seeder(org, staff, options["seed"], resume=options["resume"]).run(
                 people, jobs=int(options["jobs"]))

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from haven.audit import views
+from haven.auditlog import views
 
 app_name = "audit"
 

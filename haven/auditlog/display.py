@@ -22,7 +22,15 @@ from django.utils.translation import gettext_lazy as _
 
 from haven.access import policy
 from haven.access.permissions import Perm
+from haven.accounts.models import User
 from haven.audit.models import AuditEvent
+from haven.cases import models as cases
+from haven.cases.models import Case
+from haven.housing import models as housing
+from haven.housing.models import Shelter
+from haven.intake import models as intake
+from haven.pathways import models as pathways
+from haven.pathways.models import Country, Pathway
 
 # --- what events are called -----------------------------------------------------------------------
 
@@ -223,11 +231,6 @@ USER_KEYS_OF: dict[str, frozenset[str]] = {"case.assigned": frozenset({"from", "
 def _choice_tables() -> dict[str, Mapping[str, Any]]:
     """Every set of codes an event may carry, by name; imported late, since the audit log
     sits below every domain app."""
-    from haven.cases import models as cases
-    from haven.housing import models as housing
-    from haven.intake import models as intake
-    from haven.pathways import models as pathways
-
     def labels(choices: Any) -> dict[str, Any]:
         return dict(choices.choices)
 
@@ -339,11 +342,6 @@ class _Names:
 def _names(viewer: Any, perm: Perm, events: list[AuditEvent]) -> _Names:
     """The usernames, case numbers, shelter code names and pathway names ``events`` mention,
     read once for the page and only within the viewer's organization (``policy.org_scoped``)."""
-    from haven.accounts.models import User
-    from haven.cases.models import Case
-    from haven.housing.models import Shelter
-    from haven.pathways.models import Country, Pathway
-
     user_ids: set[Any] = set()
     case_ids: set[Any] = set()
     shelter_ids: set[Any] = set()

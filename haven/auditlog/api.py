@@ -8,7 +8,8 @@ from pydantic import Field
 
 from haven.access.decorators import api_actor, api_requires
 from haven.access.permissions import Perm
-from haven.audit import display, selectors, services
+from haven.audit import services
+from haven.auditlog import display, selectors
 
 router = Router(tags=["audit"])
 

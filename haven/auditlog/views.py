@@ -7,9 +7,10 @@ from django.views.decorators.http import require_POST
 from haven.access import policy
 from haven.access.decorators import requires
 from haven.access.permissions import Perm
-from haven.audit import display, selectors, services
-from haven.audit.forms import EventFilterForm
+from haven.audit import services
 from haven.audit.models import AuditEvent
+from haven.auditlog import display, selectors
+from haven.auditlog.forms import EventFilterForm
 from haven.core.errors import HavenError
 from haven.core.forms import apply_error
 from haven.core.pagination import CappedPaginator

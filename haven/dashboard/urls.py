@@ -1,7 +1,9 @@
 from django.urls import path
 
-from haven.core import views
+from haven.dashboard import views
 
+# The URL names stay ``core:dashboard`` and ``core:healthz``: templates, settings and
+# bookmarks use them.
 app_name = "core"
 
 urlpatterns = [

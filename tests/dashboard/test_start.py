@@ -164,7 +164,7 @@ def test_nothing_urgent_says_so(login: Login, case: Case, caseworker: User) -> N
 
 
 def test_the_list_is_read_in_a_fixed_number_of_queries(case: Case, coordinator: User) -> None:
-    from haven.core import selectors
+    from haven.dashboard import selectors
 
     def count() -> int:
         from django.db import connection

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from haven.access import policy
@@ -34,8 +35,6 @@ def haven(request: HttpRequest) -> dict[str, Any]:
     verified = user is not None and second_factor_passed(user)
     nav = []
     if verified:
-        from django.urls import NoReverseMatch, reverse
-
         for name, label, perm, unless in NAV:
             if perm is not None and not policy.has_perm(user, perm):
                 continue

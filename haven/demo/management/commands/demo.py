@@ -11,6 +11,7 @@ import argparse
 import os
 from typing import Any
 
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -20,6 +21,10 @@ from haven.accounts import services
 from haven.accounts.models import Organization, User
 from haven.audit.services import record
 from haven.core.errors import HavenError
+from haven.keyring import services as keyring_services
+from haven.keyring import state
+from haven.keyring.models import KeySet
+from haven.pathways import loader
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Haven demo"
@@ -73,11 +78,6 @@ class Command(BaseCommand):
     def _keys_and_data(self, *, people: int, quiet: bool) -> None:
         """First run: make keys (3 shares, any 2 unseal), unseal, open the intake and seed
         invented people. Later runs cannot unseal for you: the shares are never stored."""
-        from django.core.management import call_command
-
-        from haven.keyring import services as keyring_services
-        from haven.keyring import state
-        from haven.keyring.models import KeySet
 
         if KeySet.objects.exists():
             if state.is_sealed() and not quiet:
@@ -170,8 +170,6 @@ class Command(BaseCommand):
 def _load_reference_data() -> None:
     """Destinations and pathways (haven/pathways/data/pathways.yaml), brought up to date;
     pathways a coordinator edited in the app are kept (see docs/pathways.md)."""
-    from haven.pathways import loader
-
     try:
         loader.load_reference_data(actor=None)
     except HavenError as exc:

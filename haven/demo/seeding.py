@@ -287,8 +287,8 @@ class ApplicationSeeder:
                 plans.append((row, target, rng))
         # Fresh from the database, never from the worker cache: a seed run again after a
         # rollback makes the same case ids with new keys.
-        found, _cached = keys._keys_for(
-            [("cases.case", str(row.pk)) for row, _target, _rng in plans], cached=False)
+        found = keys.data_keys_fresh(
+            [("cases.case", str(row.pk)) for row, _target, _rng in plans])
         out = Seeded()
         for row, target, rng in plans:
             self.rng = rng

@@ -20,6 +20,13 @@ from django.utils import timezone
 
 from haven.access import policy
 from haven.access.permissions import Perm
+from haven.auditlog import display
+from haven.auditlog import selectors as audit
+from haven.cases import selectors as cases
+from haven.cases.models import RiskLevel
+from haven.intake import selectors as intake
+from haven.intake.models import URGENCY_RANK, Status, Urgency
+from haven.pathways.selectors import application_dates_due, dossier_exports
 
 # Kinds of urgent items, in the words the page uses for them (see core/_urgent.html).
 TASK, OVERDUE, CASE, REQUEST, MESSAGE = "task", "overdue", "case", "request", "message"
@@ -42,8 +49,6 @@ class UrgentItem:
 
     @property
     def risk_imminent(self) -> bool:
-        from haven.cases.models import RiskLevel
-
         return bool(self.case is not None and self.case.risk_level == RiskLevel.IMMINENT)
 
 
@@ -55,8 +60,6 @@ def _overdue_since(task: Any) -> datetime:
 
 
 def _task_items(actor: Any, today: Any) -> list[UrgentItem]:
-    from haven.cases import selectors as cases
-
     items = []
     for task in cases.urgent_tasks(actor=actor, today=today):
         url = reverse("cases:detail", args=[task.case_id]) + "#tasks"
@@ -68,17 +71,12 @@ def _task_items(actor: Any, today: Any) -> list[UrgentItem]:
 
 
 def _case_items(actor: Any) -> list[UrgentItem]:
-    from haven.cases import selectors as cases
-
     return [UrgentItem(CASE, case.updated_at, reverse("cases:detail", args=[case.pk]),
                        case=case) for case in cases.urgent_cases(actor=actor)]
 
 
 def _request_items(actor: Any) -> list[UrgentItem]:
     """New requests from people in danger now or within days."""
-    from haven.intake import selectors as intake
-    from haven.intake.models import URGENCY_RANK, Status, Urgency
-
     if not policy.has_perm(actor, Perm.REQUEST_READ):
         return []
     urgent = (URGENCY_RANK[Urgency.NOW], URGENCY_RANK[Urgency.DAYS])
@@ -95,9 +93,6 @@ def _message_items(actor: Any) -> list[UrgentItem]:
     This is where messages on accepted requests will reach the case's caseworker: the intake
     selectors decide which conversations the actor may read, and this list shows them.
     """
-    from haven.intake import selectors as intake
-    from haven.intake.models import Status
-
     if not policy.has_perm(actor, Perm.REQUEST_READ):
         # Those who run cases (a caseworker has no inbox): the conversations of their cases.
         return [UrgentItem(MESSAGE, r.updated_at,
@@ -136,9 +131,6 @@ class Inbox:
 
 def inbox_counts(*, actor: Any) -> Inbox | None:
     """New requests and conversations waiting for an answer, for those who read the inbox."""
-    from haven.intake import selectors as intake
-    from haven.intake.models import Status
-
     if not policy.has_perm(actor, Perm.REQUEST_READ):
         return None
     new = intake.request_list(user=actor, status=Status.NEW).order_by().values("pk")
@@ -168,8 +160,6 @@ class StartPage:
 def start_page(*, actor: Any) -> StartPage:
     """The actor's start page: urgent items first, then their work queue (case roles), the
     cases referred to them (partner liaisons) or the newest audit events (auditors)."""
-    from haven.cases import selectors as cases
-
     page = StartPage(inbox=inbox_counts(actor=actor))
     works_cases = (policy.has_perm(actor, Perm.CASE_READ)
                    and not policy.case_referral_only(actor))
@@ -177,8 +167,6 @@ def start_page(*, actor: Any) -> StartPage:
     if page.shows_urgent:
         page.urgent = urgent_items(actor=actor)
     if works_cases:
-        from haven.pathways.selectors import application_dates_due, dossier_exports
-
         page.board = cases.dashboard(actor=actor)
         if policy.has_perm(actor, Perm.APPLICATION_READ):
             page.application_dates = list(application_dates_due(actor=actor))
@@ -187,8 +175,5 @@ def start_page(*, actor: Any) -> StartPage:
     elif policy.case_referral_only(actor):
         page.referred = list(cases.case_search(actor=actor).cases[:DASHBOARD_ROWS])
     if policy.has_perm(actor, Perm.AUDIT_READ) and not works_cases:
-        from haven.audit import display
-        from haven.audit import selectors as audit
-
         page.events = display.rows(audit.latest(user=actor, limit=10), viewer=actor)
     return page

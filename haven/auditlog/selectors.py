@@ -11,15 +11,15 @@ from django.utils.translation import gettext as _
 
 from haven.access import policy
 from haven.access.permissions import Perm
+from haven.accounts.models import User
 from haven.audit.models import AuditEvent, CaseRef
+from haven.cases.models import CASE_NUMBER_RE, Case
 from haven.core.errors import ValidationFailed
 
 
 def _actor_id(user: Any, username: str) -> str:
     """The id of the organization's staff member called ``username`` (disabled ones too: the
     log outlives accounts)."""
-    from haven.accounts.models import User
-
     found = policy.org_scoped(user, Perm.AUDIT_READ, User.objects.filter(
         username__iexact=username.strip())).values_list("pk", flat=True).first()
     if found is None:
@@ -33,8 +33,6 @@ def _case_id(user: Any, number: str) -> str:
     """The id of the organization's case numbered ``number``. An auditor may not open cases,
     but may name one in the log: a case number is not personal data, and the log already
     holds the case's id."""
-    from haven.cases.models import CASE_NUMBER_RE, Case
-
     number = number.strip().upper()
     if not CASE_NUMBER_RE.match(number):
         message = _("A case number looks like HV-7K3M-Q9TD.")
@@ -127,7 +125,5 @@ def latest(*, user: Any, limit: int = 10) -> list[AuditEvent]:
 
 def staff_names(*, user: Any) -> list[str]:
     """The usernames of the organization's staff, to pick an actor from in the log's filter."""
-    from haven.accounts.models import User
-
     return list(policy.org_scoped(user, Perm.AUDIT_READ, User.objects.all())
                 .order_by("username").values_list("username", flat=True)[:500])
