@@ -193,6 +193,7 @@ bench: setup
 
 clean:
 	rm -rf $(ARTIFACTS) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage htmlcov build \
+		.import_linter_cache .grimp_cache \
 		*.egg-info
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 

@@ -16,7 +16,8 @@ from typing import Any, Protocol, TypeVar
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
 from haven.access.permissions import Perm
-from haven.access.roles import Role
+from haven.access.projection import Projection
+from haven.access.roles import ROLE_PERMISSIONS, Role
 from haven.accounts.models import User
 from haven.cases.models import Case, Member, Outcome, Referral, Status, Verification, Visibility
 from haven.core.errors import Forbidden, NotFound
@@ -32,128 +33,6 @@ _QS = TypeVar("_QS", bound="QuerySet[Any]")
 class _Actor(Protocol):
     is_authenticated: bool
     is_active: bool
-
-
-ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
-    Role.COORDINATOR: frozenset(
-        {
-            Perm.ACCOUNT_MANAGE,
-            Perm.APPLICATION_CREATE,
-            Perm.APPLICATION_READ,
-            Perm.APPLICATION_TRANSITION,
-            Perm.APPLICATION_UPDATE,
-            Perm.AUDIT_READ,
-            Perm.AUDIT_VERIFY,
-            Perm.CASE_ASSIGN,
-            Perm.CASE_CREATE,
-            Perm.CASE_READ,
-            Perm.CASE_SUPERVISE,
-            Perm.CASE_TRANSITION,
-            Perm.CASE_UPDATE,
-            Perm.DOCUMENT_READ,
-            Perm.DOCUMENT_UPLOAD,
-            Perm.DOSSIER_APPROVE,
-            Perm.DOSSIER_EXPORT,
-            Perm.DOSSIER_REQUEST,
-            Perm.KEYS_ROTATE,
-            Perm.KEYS_SEAL,
-            Perm.KEYS_UNSEAL,
-            Perm.NOTE_CREATE,
-            Perm.NOTE_READ,
-            Perm.NOTE_REDACT,
-            Perm.OUTCOMES_READ,
-            Perm.PATHWAY_READ,
-            Perm.PATHWAY_UPDATE,
-            Perm.PERSON_CREATE,
-            Perm.PERSON_ERASE,
-            Perm.PERSON_READ,
-            Perm.PERSON_REVEAL,
-            Perm.PLACEMENT_MANAGE,
-            Perm.REFERRAL_MANAGE,
-            Perm.REQUEST_READ,
-            Perm.REQUEST_REPLY,
-            Perm.REQUEST_TRIAGE,
-            Perm.RISK_ASSESS,
-            Perm.SHELTER_ADDRESS,
-            Perm.SHELTER_MANAGE,
-            Perm.SHELTER_READ,
-            Perm.STAFF_LIST,
-            Perm.TASK_CREATE,
-            Perm.TASK_READ,
-            Perm.TASK_UPDATE,
-            Perm.TOKEN_MANAGE,
-            Perm.TRAVEL_MANAGE,
-            Perm.TRAVEL_READ,
-            Perm.VERIFICATION_APPROVE,
-            Perm.VERIFICATION_REQUEST,
-            Perm.VERIFICATION_SUBMIT,
-        }
-    ),
-    Role.CASEWORKER: frozenset(
-        {
-            Perm.APPLICATION_CREATE,
-            Perm.APPLICATION_READ,
-            Perm.APPLICATION_TRANSITION,
-            Perm.APPLICATION_UPDATE,
-            Perm.CASE_READ,
-            Perm.CASE_TRANSITION,
-            Perm.CASE_UPDATE,
-            Perm.DOCUMENT_READ,
-            Perm.DOCUMENT_UPLOAD,
-            Perm.DOSSIER_REQUEST,
-            Perm.NOTE_CREATE,
-            Perm.NOTE_READ,
-            Perm.PATHWAY_READ,
-            Perm.PERSON_CREATE,
-            Perm.PERSON_READ,
-            Perm.PERSON_REVEAL,
-            Perm.PLACEMENT_MANAGE,
-            Perm.RISK_ASSESS,
-            Perm.SHELTER_READ,
-            Perm.TASK_CREATE,
-            Perm.TASK_READ,
-            Perm.TASK_UPDATE,
-            Perm.TRAVEL_MANAGE,
-            Perm.TRAVEL_READ,
-            Perm.VERIFICATION_REQUEST,
-        }
-    ),
-    Role.OPERATOR: frozenset(
-        {
-            Perm.CASE_CREATE,
-            Perm.CASE_READ,
-            Perm.CASE_TRANSITION,
-            Perm.NOTE_CREATE,
-            Perm.NOTE_READ,
-            Perm.PATHWAY_READ,
-            Perm.PERSON_CREATE,
-            Perm.PERSON_READ,
-            Perm.REQUEST_READ,
-            Perm.REQUEST_REPLY,
-            Perm.REQUEST_TRIAGE,
-            Perm.TASK_READ,
-            Perm.TASK_UPDATE,
-            Perm.VERIFICATION_REQUEST,
-        }
-    ),
-    Role.VERIFIER: frozenset(
-        {
-            Perm.CASE_READ,
-            Perm.DOCUMENT_READ,
-            Perm.NOTE_CREATE,
-            Perm.NOTE_READ,
-            Perm.PATHWAY_READ,
-            Perm.PERSON_READ,
-            Perm.PERSON_REVEAL,
-            Perm.TASK_READ,
-            Perm.TASK_UPDATE,
-            Perm.VERIFICATION_SUBMIT,
-        }
-    ),
-    Role.LIAISON: frozenset({Perm.CASE_READ, Perm.PATHWAY_READ}),
-    Role.AUDITOR: frozenset({Perm.AUDIT_READ, Perm.AUDIT_VERIFY, Perm.OUTCOMES_READ,
-                             Perm.PATHWAY_READ, Perm.STAFF_LIST}),
-}
 
 
 def _role(user: Any) -> Role | None:
@@ -624,53 +503,6 @@ CASE_SECTIONS: dict[CaseView, frozenset[str]] = {
     CaseView.REFERRAL: frozenset({"shared"}),
     CaseView.NONE: frozenset(),
 }
-
-
-class Projection:
-    """A read-only view of ``obj`` through an allow-list of attribute names.
-
-    An allowed name reads through, and so do its forms ``<name>_id`` (a foreign key's id),
-    ``get_<name>_display`` and, for ``id``, ``pk``; any other name reads as None. Pages and
-    API schemas read the records of partial views through it, so a field that nobody listed
-    cannot be shown by mistake — a template that forgets a condition shows a blank.
-    """
-
-    __slots__ = ("_fields", "_obj")
-
-    def __init__(self, obj: Any, fields: frozenset[str]) -> None:
-        object.__setattr__(self, "_obj", obj)
-        object.__setattr__(self, "_fields", fields)
-
-    def allows(self, name: str) -> bool:
-        fields = self._fields
-        if name in fields or (name == "pk" and "id" in fields):
-            return True
-        if name.endswith("_id") and name[:-3] in fields:
-            return True
-        return name.startswith("get_") and name.endswith("_display") and name[4:-8] in fields
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or not self.allows(name):
-            return None
-        return getattr(self._obj, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("a projection is read-only")
-
-    def __eq__(self, other: object) -> bool:
-        """Equal to the record it shows (and to any projection of it): which record it is
-        is not withheld, only its fields."""
-        if isinstance(other, Projection):
-            other = other._obj
-        return bool(self._obj == other)
-
-    def __hash__(self) -> int:
-        return hash(self._obj)
-
-    def __repr__(self) -> str:
-        # The record's own repr may hold a withheld field (a case's is its number).
-        return (f"<projection of {type(self._obj).__name__} {getattr(self._obj, 'pk', '?')}: "
-                f"{sorted(self._fields)}>")
 
 
 def project(obj: Any, fields: frozenset[str]) -> Projection:

@@ -14,10 +14,11 @@ from django.utils import timezone
 
 from haven.access import policy
 from haven.access.permissions import Perm
-from haven.access.roles import Role
+from haven.access.roles import ROLE_PERMISSIONS, Role
 from haven.accounts.models import User
 from haven.audit.models import AuditEvent, CaseRef
 from haven.audit.services import record
+from haven.cases.document_selectors import documents_visible
 from haven.cases.models import (
     CASE_NUMBER_RE,
     OPEN,
@@ -25,7 +26,6 @@ from haven.cases.models import (
     PROFILE_FIELDS,
     Case,
     CaseType,
-    DocType,
     Document,
     Member,
     Note,
@@ -43,7 +43,7 @@ from haven.cases.models import (
 )
 from haven.core.errors import NotFound
 from haven.housing.models import Placement
-from haven.keyring import files, keys
+from haven.keyring import keys
 from haven.people import selectors as people_selectors
 
 DASHBOARD_ROWS = 15
@@ -204,7 +204,7 @@ def task_assignees(*, case: Case) -> QuerySet[Any]:
     """Colleagues a task on ``case`` may go to: active members of its organization whom the
     policy lets work on its tasks. Candidates are narrowed in SQL first (supervisors, the
     case's caseworker and opener, its verifiers), so the policy is asked about a handful."""
-    supervisors = [role for role, perms in policy.ROLE_PERMISSIONS.items()
+    supervisors = [role for role, perms in ROLE_PERMISSIONS.items()
                    if Perm.CASE_SUPERVISE in perms]
     candidates = User.objects.filter(organization_id=case.organization_id, is_active=True).filter(
         Q(role__in=supervisors) | Q(pk__in=[u for u in (case.assigned_to_id, case.opened_by_id)
@@ -589,28 +589,3 @@ def pending_verification(*, case: Case) -> Verification | None:
         VerificationState.REQUESTED, VerificationState.AWAITING_APPROVAL)).first()
 
 
-def documents_visible(actor: Any, case: Case) -> QuerySet[Document]:
-    """The case's documents ``actor`` may list and open (after ``document:read``): tickets
-    say where and when the household travels, so only those who follow its journeys
-    (``travel:read``) see them."""
-    qs = case.documents.all()
-    if not policy.has_perm(actor, Perm.TRAVEL_READ, case):
-        qs = qs.exclude(doc_type=DocType.TICKET)
-    return qs
-
-
-def document_get(*, actor: Any, case: Case, document_id: UUID | str) -> Document:
-    policy.require(actor, Perm.DOCUMENT_READ, case)
-    doc = documents_visible(actor, case).filter(pk=document_id).first()
-    if doc is None:
-        raise NotFound("Not found.")
-    return doc
-
-
-def document_open(*, actor: Any, doc: Document) -> Any:
-    """Stream a document decrypted; the download is recorded before the first byte leaves."""
-    key = keys.data_key_for(doc.case)
-    with transaction.atomic():
-        record(actor=actor, action="document.downloaded", object_type="document",
-               object_id=doc.pk, data={"case": str(doc.case_id)})
-    return files.open_decrypted(data_key=key, owner=doc.keyring_owner(), file_id=doc.pk)

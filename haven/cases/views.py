@@ -3,7 +3,7 @@ render. A refused service call shows its message on the form that caused it."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -15,13 +15,11 @@ from django.http import (
     HttpResponse,
     HttpResponsePermanentRedirect,
     HttpResponseRedirect,
-    StreamingHttpResponse,
 )
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from haven.access import policy
@@ -43,14 +41,12 @@ from haven.cases.models import (
     allowed_targets,
     member_labels,
 )
-from haven.core.csrf import csrf_first_unless, csrf_protect, csrf_refusal
-from haven.core.errors import HavenError, NotFound, Stale, ValidationFailed
+from haven.core.errors import HavenError, NotFound, Stale
 from haven.core.forms import apply_error
-from haven.core.pagination import PER_PAGE, CappedPaginator, paginate
+from haven.core.pagination import PER_PAGE, CappedPaginator
 from haven.housing import selectors as housing_selectors
 from haven.housing.forms import PlacementForm
-from haven.keyring import files, keys
-from haven.pathways.selectors import application_get, application_list
+from haven.pathways.selectors import application_list
 
 MASK = "••••••"
 
@@ -222,15 +218,15 @@ def _detail_context(request: HttpRequest, case: Case, **bound: Any) -> dict[str,
         "task_form": bound.pop("task_form", None) or case_forms.TaskForm(
             staff=selectors.task_assignees(case=case)),
         "placement_form": placement_form,
-        "document_form": _document_form(request, case),
+        "document_form": document_form(request, case),
         "referral_form": bound.pop("referral_form", None) or case_forms.ReferralForm(
             staff=selectors.staff_with_role(actor=user, roles=(Role.LIAISON,))),
-        "task_statuses": _task_statuses(),
+        "task_statuses": task_statuses(),
         "mask": MASK,
     }
 
 
-def _document_form(request: HttpRequest, case: Case, data: Any = None
+def document_form(request: HttpRequest, case: Case, data: Any = None
                    ) -> case_forms.DocumentForm:
     """The upload form: whose document (the case's members) and, for those who read
     applications, the application it was made for."""
@@ -239,7 +235,7 @@ def _document_form(request: HttpRequest, case: Case, data: Any = None
     return case_forms.DocumentForm(data, members=case.members.all(), applications=applications)
 
 
-def _task_statuses() -> list[tuple[str, str]]:
+def task_statuses() -> list[tuple[str, str]]:
     return [(TaskStatus.DONE, _("Done")), (TaskStatus.CANCELLED, _("Cancel")),
             (TaskStatus.OPEN, _("Reopen"))]
 
@@ -535,76 +531,6 @@ def task_add(request: HttpRequest, pk: UUID) -> HttpResponse:
                  _("Task added."), "tasks", staff=staff)
 
 
-def _task(request: HttpRequest, task_id: UUID) -> Any:
-    try:
-        return selectors.task_get(actor=request.user, task_id=task_id)
-    except NotFound:
-        raise Http404 from None
-
-
-def _back_from_task(request: HttpRequest, task: Any) -> HttpResponseRedirect:
-    if request.POST.get("next") == "tasks":
-        return HttpResponseRedirect(reverse("cases:tasks"))
-    return to_case(task.case_id, "tasks")
-
-
-@requires(Perm.TASK_READ)
-@require_GET
-def task_list(request: HttpRequest) -> HttpResponse:
-    form = case_forms.TaskFilterForm(request.GET or None)
-    status = (form.cleaned_data.get("status") if form.is_valid() else "") or TaskStatus.OPEN
-    page = paginate(request, selectors.task_list(actor=request.user, status=status))
-    keys.prefetch(page.object_list)  # the page's titles only: one agent call
-    return render(request, "cases/tasks.html", {
-        "form": form, "page": page, "status": status, "query": urlencode({"status": status}),
-        "may_update": policy.has_perm(request.user, Perm.TASK_UPDATE)})
-
-
-@requires(Perm.TASK_UPDATE)
-@require_http_methods(["GET", "POST"])
-def task_edit(request: HttpRequest, task_id: UUID) -> HttpResponse:
-    """Edit or reassign a task: a page of its own, or (htmx) a table row swapped in place."""
-    task = _task(request, task_id)
-    if not policy.has_perm(request.user, Perm.TASK_UPDATE, task.case):
-        raise Http404
-    staff = selectors.task_assignees(case=task.case)
-    htmx = bool(request.headers.get("HX-Request"))
-    form = case_forms.TaskForm(request.POST or None, staff=staff, initial={
-        "title": task.title, "assignee": task.assignee_id, "due": task.due,
-        "priority": task.priority})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.task_update(actor=request.user, task=task, **form.cleaned_data)
-        except HavenError as exc:
-            apply_error(form, exc)
-        else:
-            if htmx:
-                return render(request, "cases/_task_row.html", {
-                    "task": task, "may": {"task_update": True},
-                    "task_statuses": _task_statuses()})
-            messages.success(request, _("Task updated."))
-            return _back_from_task(request, task)
-    context = {"task": task, "case": task.case, "form": form,
-               "from_tasks": request.GET.get("next", request.POST.get("next")) == "tasks"}
-    if htmx:
-        # htmx swaps only successful answers, so a form with errors comes back as 200.
-        return render(request, "cases/_task_edit.html", context)
-    return render(request, "cases/task_edit.html", context, status=400 if form.errors else 200)
-
-
-@requires(Perm.TASK_UPDATE)
-@require_POST
-def task_transition(request: HttpRequest, task_id: UUID) -> HttpResponse:
-    task = _task(request, task_id)
-    try:
-        services.task_transition(actor=request.user, task=task, to=request.POST.get("to", ""))
-    except HavenError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Task updated."))
-    return _back_from_task(request, task)
-
-
 @requires(Perm.REFERRAL_MANAGE)
 @require_POST
 def referral_add(request: HttpRequest, pk: UUID) -> HttpResponse:
@@ -614,68 +540,3 @@ def referral_add(request: HttpRequest, pk: UUID) -> HttpResponse:
                  _("Case referred."), "referrals", staff=staff)
 
 
-def _may_upload(request: HttpRequest) -> bool:
-    return bool(request.user.is_authenticated
-                and policy.has_perm(request.user, Perm.DOCUMENT_UPLOAD))
-
-
-@csrf_exempt  # CSRF is checked below: after the encrypting upload handler is installed, or
-@csrf_first_unless(_may_upload)  # first of all when the upload cannot go ahead anyway
-@requires(Perm.DOCUMENT_UPLOAD)
-@require_POST
-def document_upload(request: HttpRequest, pk: UUID) -> HttpResponse:
-    try:
-        case = selectors.case_get(actor=request.user, pk=pk)
-    except NotFound:
-        refused = csrf_refusal(request)
-        if refused is not None:
-            return refused
-        raise Http404 from None
-    handler = files.EncryptingUploadHandler(request, data_key=keys.data_key_for(case),
-                                            owner=case.keyring_owner())
-    request.upload_handlers = [handler]
-    return _document_store(request, case, handler)
-
-
-@csrf_protect
-def _document_store(request: HttpRequest, case: Case, handler: files.EncryptingUploadHandler
-                    ) -> HttpResponse:
-    uploads = [u for u in request.FILES.getlist("file") if isinstance(u, files.EncryptedUpload)]
-    if len(uploads) != 1:
-        handler.abort()
-        messages.error(request, _("Choose exactly one file."))
-        return to_case(case.pk, "documents")
-    form = _document_form(request, case, request.POST)
-    try:
-        if not form.is_valid():
-            raise ValidationFailed(_("Say whose document this is and of which type."))
-        data = form.cleaned_data
-        member = selectors.member_get(actor=request.user, case=case, person_id=data["person"])
-        application = None
-        if data.get("application"):
-            application = application_get(actor=request.user, pk=data["application"])
-        services.document_attach(actor=request.user, case=case, upload=uploads[0],
-                                 doc_type=data["doc_type"], person=member.person,
-                                 application=application)
-    except HavenError as exc:
-        handler.abort()
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Document stored, encrypted."))
-    return to_case(case.pk, "documents")
-
-
-@requires(Perm.DOCUMENT_READ)
-@require_GET
-def document_download(request: HttpRequest, pk: UUID, document_id: UUID) -> HttpResponse:
-    case = case_or_404(request, pk)
-    try:
-        doc = selectors.document_get(actor=request.user, case=case, document_id=document_id)
-    except NotFound:
-        raise Http404 from None
-    response = StreamingHttpResponse(selectors.document_open(actor=request.user, doc=doc),
-                                     content_type="application/octet-stream")
-    response["Content-Length"] = str(doc.size)
-    response["Content-Disposition"] = f'attachment; filename="{doc.pk}"'
-    # The access decorators are typed for HttpResponse; Django serves a streamed one alike.
-    return cast("HttpResponse", response)

@@ -54,9 +54,8 @@ from haven.cases.models import (
     Task,
     TaskStatus,
     Visibility,
-    new_case_number,
-    triage_score,
 )
+from haven.cases.rules import new_case_number, triage_score
 from haven.core.errors import HavenError
 from haven.demo import seeding  # applications, travel, outcomes
 from haven.housing.models import Placement, PlacementStatus, Shelter, ShelterStatus
