@@ -14,6 +14,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import grimp
+
 REPO = Path(__file__).resolve().parents[1]
 HAVEN = REPO / "haven"
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
@@ -65,6 +67,17 @@ def test_an_upward_import_breaks_the_contract(tmp_path: Path) -> None:
     assert "haven.core.errors -> haven.cases.selectors" in broken.stdout
 
 
+def test_no_import_cycle_between_modules() -> None:
+    """No module imports, directly or through others, a module that imports it: no cycle is
+    left hidden behind an import inside a function either (grimp sees those too)."""
+    graph = grimp.build_graph("haven", cache_dir=None)
+    cycles = sorted({tuple(sorted((module, imported))) for module in graph.modules
+                     for imported in graph.find_modules_directly_imported_by(module)
+                     if imported != module
+                     and graph.chain_exists(importer=imported, imported=module)})
+    assert cycles == []
+
+
 def test_no_private_name_is_imported_from_another_package() -> None:
     """``from haven.x.y import _name`` only from inside ``haven.x.y``; a private module
     (``haven.x._mod``) only from inside ``haven.x``; no ``module._name`` reached across
@@ -113,3 +126,10 @@ def test_production_settings_do_not_install_the_demo_app() -> None:
         assert done.returncode == 0, done.stderr
         answers.append(done.stdout.strip())
     assert answers == ["False []", "True ['demo', 'democode', 'seed']"]
+
+
+def test_no_module_over_600_lines() -> None:
+    """A module that grows past this is split by resource (as ``pathways/services``)."""
+    long = {str(p.relative_to(REPO)): n for p in HAVEN.rglob("*.py")
+            if "migrations" not in p.parts and (n := len(p.read_text().splitlines())) > 600}
+    assert long == {}
