@@ -2,9 +2,10 @@
 #
 #   make setup   .venv from the lock files, a secret key, migrations, compiled translations
 #   make run     setup + demo organization + production server on http://127.0.0.1:$(PORT)
+#                (haven.settings_demo: production settings plus the demo app)
 #   make test    setup + lint + type check + every test on SQLite (browser tests included),
 #                then the same suite on PostgreSQL when one is reachable
-#   make lint    ruff, mypy, migrations in sync
+#   make lint    ruff, mypy, migrations in sync, the layer contracts (import-linter)
 #   make axe     axe-core (pinned, from npm) for the accessibility browser tests; make test runs it
 #   make bench   every benchmark in bench/ (results in bench/results/)
 #   make clean   caches and test artifacts (never $(HAVEN_DATA_DIR): that is your data)
@@ -111,6 +112,8 @@ $(AXE): $(STAMP)
 
 # --- run -----------------------------------------------------------------------------------------
 
+# The demo settings: production's plus the demo app (demo organization, `haven demo`, `haven seed`).
+run: export DJANGO_SETTINGS_MODULE := haven.settings_demo
 run: setup
 	@$(BIN)/haven demo
 	@exec $(BIN)/haven serve --host $(HOST) --port $(PORT)
@@ -124,13 +127,15 @@ lint: $(STAMP)
 	if [ "$(FORMAT_CHECK)" = yes ]; then \
 		echo "==> ruff format --check"; $(BIN)/ruff format --check . || rc=1; \
 	fi; \
+	echo "==> import-linter (the layers of docs/architecture.md)"; \
+	$(BIN)/lint-imports --no-cache || rc=1; \
 	echo "==> mypy (strict)"; \
 	HAVEN_SECRET_KEY=$(TEST_SECRET) $(BIN)/mypy haven || rc=1; \
 	echo "==> migrations match the models"; \
 	HAVEN_SECRET_KEY=$(TEST_SECRET) $(BIN)/haven makemigrations --check --dry-run >/dev/null \
 		|| { echo "models changed without a migration: run .venv/bin/haven makemigrations" >&2; rc=1; }; \
 	if [ $$rc = 0 ]; then echo "==> lint: clean" | tee -a $(ARTIFACTS)/summary.txt; \
-	else echo "==> lint: FAILED (ruff, mypy or migrations; see above)" | tee -a $(ARTIFACTS)/summary.txt; fi; \
+	else echo "==> lint: FAILED (ruff, layers, mypy or migrations; see above)" | tee -a $(ARTIFACTS)/summary.txt; fi; \
 	exit $$rc
 
 # Prints "<label>: N tests ran: P passed, F failed, E errors, S skipped" from a JUnit report.
@@ -204,6 +209,7 @@ bench: setup
 
 clean:
 	rm -rf $(ARTIFACTS) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage htmlcov build \
+		.import_linter_cache .grimp_cache \
 		*.egg-info
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 

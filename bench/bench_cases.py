@@ -72,7 +72,7 @@ def _child(backend: str, people: int, requests: int, data: Path, only: str = "" 
            ) -> dict[str, Any]:
     os.environ["HAVEN_DATA_DIR"] = str(data)
     os.environ.setdefault("HAVEN_SECRET_KEY", "bench-secret-key-0123456789abcdefghijklmnop")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "haven.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "haven.settings_demo"  # production + `haven seed`
     if backend == "postgres":
         os.environ["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:5432/{PG_DB}"
     else:

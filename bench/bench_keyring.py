@@ -9,7 +9,8 @@ bench/results/keyring.json. The target of issue 3: the list costs at most 1.3x.
 Three ways to read the same page, measured in one run (so a busy machine affects them
 alike): with the worker key cache (the default: keys of a page seen within
 HAVEN_KEY_CACHE_SECONDS), with the cache off (every page: one query for its wrapped keys
-and one batched unwrap call to the agent), and with encryption switched off.
+and one batched unwrap call to the agent), and with encryption switched off
+(bench/plainfields.py patches the field in this process only; the keyring has no such switch).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.test import override_settings  # noqa: E402
+from plainfields import plaintext_fields  # noqa: E402  (bench/, on sys.path as the script's folder)
 
 from haven.accounts.models import Organization, User  # noqa: E402
 from haven.keyring import crypto, files, services  # noqa: E402
@@ -101,7 +103,7 @@ def main() -> None:
         for i in range(50):
             people.person_create(actor=user, legal_name=f"Магомед Тестов {i}",
                                  other_names=f"Маго {i}", phone=f"+7928{i:07d}")
-        with override_settings(HAVEN_BENCH_PLAINTEXT_FIELDS=True):
+        with plaintext_fields():
             for i in range(50):
                 people.person_create(actor=plain_user, legal_name=f"Магомед Тестов {i}",
                                      other_names=f"Маго {i}", phone=f"+7928{i:07d}")
@@ -113,12 +115,12 @@ def main() -> None:
             assert all(r.legal_name for r in rows)
 
         encrypted = timed(lambda: listed(user), repeat)
-        with override_settings(HAVEN_BENCH_PLAINTEXT_FIELDS=True):
+        with plaintext_fields():
             plain = timed(lambda: listed(plain_user), repeat)
         with override_settings(HAVEN_KEY_CACHE_SECONDS=0):
             batch_only = timed(lambda: listed(user), repeat)
         encrypted_again = timed(lambda: listed(user), repeat)
-        with override_settings(HAVEN_BENCH_PLAINTEXT_FIELDS=True):
+        with plaintext_fields():
             plain_again = timed(lambda: listed(plain_user), repeat)
         with override_settings(HAVEN_KEY_CACHE_SECONDS=0):
             batch_only += timed(lambda: listed(user), repeat)

@@ -83,7 +83,8 @@ def haven_bin() -> list[str]:
 def instance_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if not k.startswith(("HAVEN_", "DATABASE_URL", "DJANGO_SETTINGS_MODULE"))}
-    env.update(HAVEN_DATA_DIR=str(data_dir), HAVEN_SECRET_KEY=SECRET, PYTHONUNBUFFERED="1")
+    env.update(HAVEN_DATA_DIR=str(data_dir), HAVEN_SECRET_KEY=SECRET, PYTHONUNBUFFERED="1",
+               DJANGO_SETTINGS_MODULE="haven.settings_demo")  # production + `haven demo`, `haven seed`
     if database_url:
         env["DATABASE_URL"] = database_url
     return env

@@ -20,7 +20,8 @@ def main(argv: list[str] | None = None) -> None:
     # Private to the service user: it holds the database, files, backups and logs.
     data_dir = Path(os.environ.get("HAVEN_DATA_DIR") or "var")
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    from django.core.management import execute_from_command_line
+    # Django is loaded only once the settings module is chosen and the data folder exists.
+    from django.core.management import execute_from_command_line  # noqa: PLC0415
 
     args = list(sys.argv if argv is None else argv)
     args[0] = "haven"

@@ -15,9 +15,9 @@ from ninja.security import HttpBearer
 from haven.access.decorators import public
 from haven.accounts import services as account_services
 from haven.accounts.api import router as accounts_router
-from haven.audit.api import router as audit_router
+from haven.auditlog.api import router as audit_router
 from haven.cases.api import router as cases_router
-from haven.cases.api import tasks_router
+from haven.cases.task_api import router as tasks_router
 from haven.core import faults
 from haven.core.errors import HavenError
 from haven.housing.api import router as shelters_router

@@ -10,6 +10,7 @@ person. Only method, path, status, size, duration and the request id are written
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -102,7 +103,5 @@ def post_worker_init(worker: object) -> None:
     patterns, settings) out of the garbage collector's way: a full collection then scans only
     what requests allocate. At a million people a search that reads 1,600 ids set off full
     collections that added up to 55 ms of CPU to one request in twenty."""
-    import gc
-
     gc.collect()
     gc.freeze()

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET
 from django.views.i18n import set_language
 
 from haven.access.decorators import public
-from haven.core.views import healthz
+from haven.dashboard.views import healthz
 
 
 @public

@@ -116,6 +116,8 @@ INSTALLED_APPS = [
     "haven.cases",
     "haven.housing",
     "haven.pathways",
+    "haven.auditlog",
+    "haven.dashboard",
 ]
 
 MIDDLEWARE = [
@@ -153,7 +155,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "haven.core.context_processors.haven",
+                "haven.dashboard.context_processors.haven",
             ],
             "string_if_invalid": "",
         },

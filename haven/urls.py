@@ -5,9 +5,9 @@ from haven.access.decorators import public
 from haven.api import api
 
 urlpatterns = [
-    path("", include("haven.core.urls")),
+    path("", include("haven.dashboard.urls")),
     path("accounts/", include("haven.accounts.urls")),
-    path("audit/", include("haven.audit.urls")),
+    path("audit/", include("haven.auditlog.urls")),
     path("keyring/", include("haven.keyring.urls")),
     path("inbox/", include("haven.intake.urls")),
     path("cases/", include("haven.cases.urls")),

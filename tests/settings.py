@@ -12,14 +12,14 @@ import os
 
 os.environ.setdefault("HAVEN_SECRET_KEY", "test-secret-key-0123456789abcdefghijklmnop")
 
-from haven.settings import *  # noqa: F403 - the production settings are the base
+from haven.settings_demo import *  # noqa: F403 - the production settings and the demo app
 
 PASSWORD_HASHERS = ["tests.hashers.CheapArgon2PasswordHasher"]
 
 # Processes the tests start (the real `haven` command, gunicorn, the key agent) must run the
-# production settings: point the inherited variable back at them. This process has already
-# loaded this module, so the change does not affect it.
-os.environ["DJANGO_SETTINGS_MODULE"] = "haven.settings"
+# production settings, with the demo app for `haven demo` and `haven seed`: point the inherited
+# variable at them. This process has already loaded this module, so the change does not affect it.
+os.environ["DJANGO_SETTINGS_MODULE"] = "haven.settings_demo"
 
 # SQLite tests run on a real file (WAL, IMMEDIATE transactions), as production does, not on a
 # shared in-memory database whose locking behaves differently under threads.

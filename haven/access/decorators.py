@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import Any, Literal, TypeVar, cast
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
@@ -23,10 +23,9 @@ from django.http import HttpRequest, HttpResponse
 
 from haven.access import policy
 from haven.access.permissions import Perm
+from haven.accounts.models import User
+from haven.accounts.services import token_require_reauth
 from haven.core.errors import Forbidden
-
-if TYPE_CHECKING:
-    from haven.accounts.models import User
 
 Kind = Literal["public", "enrolment", "staff", "perm"]
 View = Callable[..., HttpResponse]
@@ -117,8 +116,6 @@ def api_staff(func: T) -> T:
 
 
 def _require_token_reauth(request: HttpRequest) -> None:
-    from haven.accounts.services import token_require_reauth
-
     token_require_reauth(getattr(request, "api_token", None))
 
 
@@ -164,8 +161,6 @@ def api_reauth(func: T) -> T:
 def api_actor(request: HttpRequest) -> User:
     """The user an API operation acts as: the token's user, set by ``haven.api.TokenAuth``
     before any operation runs (an operation without a valid token never gets here)."""
-    from haven.accounts.models import User
-
     user = getattr(request, "auth", None)
     if not isinstance(user, User):
         raise Forbidden("This operation needs a valid API token.")

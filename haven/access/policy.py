@@ -11,148 +11,28 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from django.db.models import Q
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
 from haven.access.permissions import Perm
-from haven.access.roles import Role
+from haven.access.projection import Projection
+from haven.access.roles import ROLE_PERMISSIONS, Role
+from haven.accounts.models import User
+from haven.cases.models import Case, Member, Outcome, Referral, Status, Verification, Visibility
 from haven.core.errors import Forbidden, NotFound
-
-if TYPE_CHECKING:
-    from django.db.models import Model, QuerySet
-
-    from haven.accounts.models import User
-
+from haven.intake.models import Request
+from haven.pathways.models import TravelStatus
+from haven.people.models import Person
 
 _M = TypeVar("_M", bound="Model")
+# A queryset keeps its own class (``CaseQuerySet.open()`` still works after a filter).
+_QS = TypeVar("_QS", bound="QuerySet[Any]")
 
 
 class _Actor(Protocol):
     is_authenticated: bool
     is_active: bool
-
-
-ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
-    Role.COORDINATOR: frozenset(
-        {
-            Perm.ACCOUNT_MANAGE,
-            Perm.APPLICATION_CREATE,
-            Perm.APPLICATION_READ,
-            Perm.APPLICATION_TRANSITION,
-            Perm.APPLICATION_UPDATE,
-            Perm.AUDIT_READ,
-            Perm.AUDIT_VERIFY,
-            Perm.CASE_ASSIGN,
-            Perm.CASE_CREATE,
-            Perm.CASE_READ,
-            Perm.CASE_SUPERVISE,
-            Perm.CASE_TRANSITION,
-            Perm.CASE_UPDATE,
-            Perm.DOCUMENT_READ,
-            Perm.DOCUMENT_UPLOAD,
-            Perm.DOSSIER_APPROVE,
-            Perm.DOSSIER_EXPORT,
-            Perm.DOSSIER_REQUEST,
-            Perm.KEYS_ROTATE,
-            Perm.KEYS_SEAL,
-            Perm.KEYS_UNSEAL,
-            Perm.NOTE_CREATE,
-            Perm.NOTE_READ,
-            Perm.NOTE_REDACT,
-            Perm.OUTCOMES_READ,
-            Perm.PATHWAY_READ,
-            Perm.PATHWAY_UPDATE,
-            Perm.PERSON_CREATE,
-            Perm.PERSON_ERASE,
-            Perm.PERSON_READ,
-            Perm.PERSON_REVEAL,
-            Perm.PLACEMENT_MANAGE,
-            Perm.REFERRAL_MANAGE,
-            Perm.REQUEST_READ,
-            Perm.REQUEST_REPLY,
-            Perm.REQUEST_TRIAGE,
-            Perm.RISK_ASSESS,
-            Perm.SHELTER_ADDRESS,
-            Perm.SHELTER_MANAGE,
-            Perm.SHELTER_READ,
-            Perm.STAFF_LIST,
-            Perm.TASK_CREATE,
-            Perm.TASK_READ,
-            Perm.TASK_UPDATE,
-            Perm.TOKEN_MANAGE,
-            Perm.TRAVEL_MANAGE,
-            Perm.TRAVEL_READ,
-            Perm.VERIFICATION_APPROVE,
-            Perm.VERIFICATION_REQUEST,
-            Perm.VERIFICATION_SUBMIT,
-        }
-    ),
-    Role.CASEWORKER: frozenset(
-        {
-            Perm.APPLICATION_CREATE,
-            Perm.APPLICATION_READ,
-            Perm.APPLICATION_TRANSITION,
-            Perm.APPLICATION_UPDATE,
-            Perm.CASE_READ,
-            Perm.CASE_TRANSITION,
-            Perm.CASE_UPDATE,
-            Perm.DOCUMENT_READ,
-            Perm.DOCUMENT_UPLOAD,
-            Perm.DOSSIER_REQUEST,
-            Perm.NOTE_CREATE,
-            Perm.NOTE_READ,
-            Perm.PATHWAY_READ,
-            Perm.PERSON_CREATE,
-            Perm.PERSON_READ,
-            Perm.PERSON_REVEAL,
-            Perm.PLACEMENT_MANAGE,
-            Perm.RISK_ASSESS,
-            Perm.SHELTER_READ,
-            Perm.TASK_CREATE,
-            Perm.TASK_READ,
-            Perm.TASK_UPDATE,
-            Perm.TRAVEL_MANAGE,
-            Perm.TRAVEL_READ,
-            Perm.VERIFICATION_REQUEST,
-        }
-    ),
-    Role.OPERATOR: frozenset(
-        {
-            Perm.CASE_CREATE,
-            Perm.CASE_READ,
-            Perm.CASE_TRANSITION,
-            Perm.NOTE_CREATE,
-            Perm.NOTE_READ,
-            Perm.PATHWAY_READ,
-            Perm.PERSON_CREATE,
-            Perm.PERSON_READ,
-            Perm.REQUEST_READ,
-            Perm.REQUEST_REPLY,
-            Perm.REQUEST_TRIAGE,
-            Perm.TASK_READ,
-            Perm.TASK_UPDATE,
-            Perm.VERIFICATION_REQUEST,
-        }
-    ),
-    Role.VERIFIER: frozenset(
-        {
-            Perm.CASE_READ,
-            Perm.DOCUMENT_READ,
-            Perm.NOTE_CREATE,
-            Perm.NOTE_READ,
-            Perm.PATHWAY_READ,
-            Perm.PERSON_READ,
-            Perm.PERSON_REVEAL,
-            Perm.TASK_READ,
-            Perm.TASK_UPDATE,
-            Perm.VERIFICATION_SUBMIT,
-        }
-    ),
-    Role.LIAISON: frozenset({Perm.CASE_READ, Perm.PATHWAY_READ}),
-    Role.AUDITOR: frozenset({Perm.AUDIT_READ, Perm.AUDIT_VERIFY, Perm.OUTCOMES_READ,
-                             Perm.PATHWAY_READ, Perm.STAFF_LIST}),
-}
 
 
 def _role(user: Any) -> Role | None:
@@ -238,7 +118,7 @@ def users_visible_to(user: User, qs: QuerySet[User]) -> QuerySet[User]:
     return qs.filter(pk=user.pk)
 
 
-def org_scoped(user: Any, perm: Perm, qs: QuerySet[_M]) -> QuerySet[_M]:
+def org_scoped(user: Any, perm: Perm, qs: _QS) -> _QS:
     """Records of the user's organization when the role grants ``perm``; else nothing."""
     if perm not in role_perms(user):
         return qs.none()
@@ -261,8 +141,6 @@ CASE_REACH: dict[Role, str] = {
 
 
 def _hidden_from_team(case: Any) -> bool:
-    from haven.cases.models import Outcome, Status
-
     return bool(case.status == Status.SUSPENDED or case.verification_outcome == Outcome.SUSPECT)
 
 
@@ -314,8 +192,6 @@ def _reaches_person(user: Any, person: Any) -> bool:
         return False
     if Perm.CASE_SUPERVISE in perms:
         return True
-    from haven.cases.models import Case
-
     return bool(cases_visible_to(user, Case.objects.filter(members__person=person)).exists())
 
 
@@ -375,12 +251,8 @@ _OBJECT_RULES: dict[str, Any] = {
 }
 
 
-def cases_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
+def cases_visible_to(user: Any, qs: _QS) -> _QS:
     """The cases ``user`` may see: the queryset form of ``_reaches_case``."""
-    from django.db.models import Exists, OuterRef
-
-    from haven.cases.models import Outcome, Referral, Status, Verification
-
     perms = role_perms(user)
     if Perm.CASE_READ not in perms:
         return qs.none()
@@ -402,14 +274,12 @@ def cases_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
     return qs.none()
 
 
-def _within_visible_cases(user: Any, qs: QuerySet[_M], *, needs: set[Perm], org: str,
-                          on_case: Callable[[Any], Any]) -> QuerySet[_M]:
+def _within_visible_cases(user: Any, qs: _QS, *, needs: set[Perm], org: str,
+                          on_case: Callable[[Any], Any]) -> _QS:
     """The records of ``qs`` that hang off a case the user may see: nothing unless the role
     grants every permission of ``needs``; a supervisor's filter is the organization alone
     (``org``: the path to its id), so no case subquery is paid for; anyone else's also
     ``on_case(visible case ids)``, the condition tying a record to those cases."""
-    from haven.cases.models import Case
-
     perms = role_perms(user)
     if not needs <= perms:
         return qs.none()
@@ -423,20 +293,22 @@ def _case_in(visible: Any) -> Q:
     return Q(case__in=visible)
 
 
-def case_records_visible_to(user: Any, perm: Perm, qs: QuerySet[_M]) -> QuerySet[_M]:
+def pathways_visible_to(user: Any, qs: _QS) -> _QS:
+    """Reference data is public knowledge: every role with ``pathway:read`` sees it all."""
+    return qs if has_perm(user, Perm.PATHWAY_READ) else qs.none()
+
+
+def case_records_visible_to(user: Any, perm: Perm, qs: _QS) -> _QS:
     """Records with a ``case`` (applications, travels, dossier exports) that ``user`` may
     see: the role must grant ``perm`` and the case must be visible (``cases_visible_to``)."""
     return _within_visible_cases(user, qs, needs={perm, Perm.CASE_READ}, org="organization_id",
                                  on_case=_case_in)
 
 
-def people_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
+def people_visible_to(user: Any, qs: _QS) -> _QS:
     """The people ``user`` may see (the queryset form of ``_reaches_person``): everyone of the
     organization for a coordinator; else those with a membership in a case that
     ``cases_visible_to`` lets the user see; nobody without ``person:read``."""
-    from django.db.models import Exists, OuterRef
-
-    from haven.cases.models import Member
 
     return _within_visible_cases(
         user, qs, needs={Perm.PERSON_READ}, org="organization_id",
@@ -445,37 +317,33 @@ def people_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
 
 
 def _visible_people_ids(user: Any) -> QuerySet[Any]:
-    from haven.people.models import Person
-
     return people_visible_to(user, Person.objects.all()).values("pk")
 
 
-def person_files_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
+def person_files_visible_to(user: Any, qs: _QS) -> _QS:
     """Files of the people ``user`` may see (``people_visible_to``)."""
     if Perm.PERSON_READ not in role_perms(user):
         return qs.none()
     return qs.filter(person__in=_visible_people_ids(user))
 
 
-def profiles_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
+def profiles_visible_to(user: Any, qs: _QS) -> _QS:
     """Profiles (birth date, story, …) of the people ``user`` may see."""
     if Perm.PERSON_READ not in role_perms(user):
         return qs.none()
     return qs.filter(person__in=_visible_people_ids(user))
 
 
-def members_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
+def members_visible_to(user: Any, qs: _QS) -> _QS:
     """Household memberships of the cases ``user`` may see, for roles with ``person:read``
     (a partner liaison sees a referred case, never its household)."""
     return _within_visible_cases(user, qs, needs={Perm.PERSON_READ},
                                  org="case__organization_id", on_case=_case_in)
 
 
-def referrals_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
+def referrals_visible_to(user: Any, qs: _QS) -> _QS:
     """Every referral of the organization for those who manage referrals; for a partner
     liaison the active referrals addressed to them whose case they may see; else none."""
-    from haven.cases.models import Case
-
     if Perm.REFERRAL_MANAGE in role_perms(user):
         return qs.filter(case__organization_id=user.organization_id)
     if Perm.CASE_READ not in role_perms(user):
@@ -484,26 +352,24 @@ def referrals_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
                      case__in=cases_visible_to(user, Case.objects.all()).values("pk"))
 
 
-def placements_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
+def placements_visible_to(user: Any, qs: _QS) -> _QS:
     """Placements (who lives in which shelter) of the cases ``user`` may see, for roles that
     may read shelters."""
     return _within_visible_cases(user, qs, needs={Perm.SHELTER_READ, Perm.CASE_READ},
                                  org="case__organization_id", on_case=_case_in)
 
 
-def requests_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
+def requests_visible_to(user: Any, qs: _QS) -> _QS:
     """Intake requests of the organization, for roles that read requests (``_request_rule``)."""
     return org_scoped(user, Perm.REQUEST_READ, qs)
 
 
-def messages_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
+def messages_visible_to(user: Any, qs: _QS) -> _QS:
     """Messages of the requests ``user`` may see."""
-    from haven.intake.models import Request
-
     return qs.filter(request__in=requests_visible_to(user, Request.objects.all()).values("pk"))
 
 
-def outcomes_stuck_visible_to(user: Any, qs: QuerySet[_M]) -> QuerySet[_M]:
+def outcomes_stuck_visible_to(user: Any, qs: _QS) -> _QS:
     """The applications the outcomes board may name one by one ("stuck longest": case number,
     pathway, stage). Figures are aggregates and go to every role with ``outcomes:read``; a
     row naming a case goes only to someone who may see that case's applications — a
@@ -520,8 +386,6 @@ def may_see_route(user: Any, travel: Any) -> bool:
     caseworker see them; after it, whoever may read the travel."""
     if not has_perm(user, Perm.TRAVEL_READ, travel):
         return False
-    from haven.pathways.models import TravelStatus
-
     if travel.status == TravelStatus.ARRIVED:
         return True
     return (Perm.CASE_SUPERVISE in role_perms(user)
@@ -532,8 +396,6 @@ def may_transition_case(user: Any, case: Any, to: str) -> bool:
     """Those who run a case (caseworker, coordinator) move it wherever its lifecycle allows;
     the operator who opened it may only send it to verification, back to intake, or pause,
     suspend or withdraw it."""
-    from haven.cases.models import Status
-
     if not has_perm(user, Perm.CASE_TRANSITION, case):
         return False
     if Perm.CASE_UPDATE in role_perms(user):
@@ -551,8 +413,6 @@ def note_visibilities(user: Any, case: Any) -> tuple[str, ...]:
     """Which note visibilities ``user`` may read and write on ``case``: the case team's notes
     for everyone on it, verifier notes also for its verifiers, coordinator notes for
     coordinators only."""
-    from haven.cases.models import Visibility
-
     if not has_perm(user, Perm.NOTE_READ, case):
         return ()
     if Perm.CASE_SUPERVISE in role_perms(user):
@@ -646,53 +506,6 @@ CASE_SECTIONS: dict[CaseView, frozenset[str]] = {
 }
 
 
-class Projection:
-    """A read-only view of ``obj`` through an allow-list of attribute names.
-
-    An allowed name reads through, and so do its forms ``<name>_id`` (a foreign key's id),
-    ``get_<name>_display`` and, for ``id``, ``pk``; any other name reads as None. Pages and
-    API schemas read the records of partial views through it, so a field that nobody listed
-    cannot be shown by mistake — a template that forgets a condition shows a blank.
-    """
-
-    __slots__ = ("_fields", "_obj")
-
-    def __init__(self, obj: Any, fields: frozenset[str]) -> None:
-        object.__setattr__(self, "_obj", obj)
-        object.__setattr__(self, "_fields", fields)
-
-    def allows(self, name: str) -> bool:
-        fields = self._fields
-        if name in fields or (name == "pk" and "id" in fields):
-            return True
-        if name.endswith("_id") and name[:-3] in fields:
-            return True
-        return name.startswith("get_") and name.endswith("_display") and name[4:-8] in fields
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("__") or not self.allows(name):
-            return None
-        return getattr(self._obj, name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("a projection is read-only")
-
-    def __eq__(self, other: object) -> bool:
-        """Equal to the record it shows (and to any projection of it): which record it is
-        is not withheld, only its fields."""
-        if isinstance(other, Projection):
-            other = other._obj
-        return bool(self._obj == other)
-
-    def __hash__(self) -> int:
-        return hash(self._obj)
-
-    def __repr__(self) -> str:
-        # The record's own repr may hold a withheld field (a case's is its number).
-        return (f"<projection of {type(self._obj).__name__} {getattr(self._obj, 'pk', '?')}: "
-                f"{sorted(self._fields)}>")
-
-
 def project(obj: Any, fields: frozenset[str]) -> Projection:
     """``obj`` seen through ``fields`` (``Projection``)."""
     return Projection(obj, fields)
@@ -717,8 +530,6 @@ def project_case(user: Any, case: Any, shared: Any = ()) -> Projection:
 def referral_shared_fields(user: Any, cases: Any) -> dict[Any, list[str]]:
     """For a partner liaison: each case's shared fields, from the active referral addressed to
     them (one query for the whole list); empty for everyone else."""
-    from haven.cases.models import Referral
-
     if case_view_of(user) != CaseView.REFERRAL:
         return {}
     ids = [case.pk for case in cases]

@@ -23,7 +23,7 @@ from django.views.i18n import JavaScriptCatalog
 from haven.access.decorators import enrolment, public, staff
 from haven.accounts import services, webauthn
 from haven.accounts.decorators import reauth_required
-from haven.accounts.views import _key_context, _next, _user
+from haven.accounts.views import key_context, request_user, safe_next
 from haven.core.errors import HavenError
 
 
@@ -32,7 +32,7 @@ def _error(message: str, status: int, code: str = "refused") -> JsonResponse:
 
 
 def _registration_refusal(request: HttpRequest) -> JsonResponse | None:
-    user = _user(request)
+    user = request_user(request)
     if not webauthn.available(request):
         return _error(_("Security keys work only when Haven is opened by its host name "
                         "(%(rp_id)s), not by an IP address.") % {"rp_id": webauthn.rp_id()}, 409)
@@ -51,7 +51,7 @@ def register_begin(request: HttpRequest) -> HttpResponse:
     refusal = _registration_refusal(request)
     if refusal is not None:
         return refusal
-    return JsonResponse(webauthn.registration_options(request, _user(request)))
+    return JsonResponse(webauthn.registration_options(request, request_user(request)))
 
 
 @enrolment
@@ -62,7 +62,7 @@ def register_complete(request: HttpRequest) -> HttpResponse:
     if refusal is not None:
         return refusal
     try:
-        device = services.security_key_register(request=request, user=_user(request))
+        device = services.security_key_register(request=request, user=request_user(request))
     except HavenError as exc:
         return _error(exc.message, 400 if exc.status < 500 else exc.status, exc.code)
     return JsonResponse({"id": device.pk})
@@ -72,7 +72,7 @@ def register_complete(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_POST
 def assert_begin(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not services.security_keys(user).exists():
         return _error(_("You have no security key yet."), 409)
     return JsonResponse(webauthn.assertion_options(request, user))
@@ -83,17 +83,17 @@ def assert_begin(request: HttpRequest) -> HttpResponse:
 @require_POST
 def assert_complete(request: HttpRequest) -> HttpResponse:
     """The key answered: finish signing in, or re-authenticating after the password."""
-    user = _user(request)
+    user = request_user(request)
     try:
         if not services.second_factor_passed(user):
             notice = services.login_with_key(request=request, user=user)
             if notice is not None:
                 messages.warning(request, notice.message())
             target = (reverse("accounts:keys") if services.needs_spare_key(user)
-                      else _next(request))
+                      else safe_next(request))
         else:
             services.reauth_with_key(request=request, user=user)
-            target = _next(request)
+            target = safe_next(request)
     except HavenError as exc:
         status = exc.status if exc.status in (403, 423, 429) else 400
         return _error(exc.message, status, exc.code)
@@ -104,13 +104,13 @@ def assert_complete(request: HttpRequest) -> HttpResponse:
 @staff
 def keys(request: HttpRequest) -> HttpResponse:
     """My security keys: add one (after re-authenticating), remove one."""
-    user = _user(request)
+    user = request_user(request)
     return render(request, "accounts/keys.html", {
         "keys": services.security_keys(user),
         "can_register": services.recent_auth_ok(request),
         "wanted": services.KEYS_WANTED,
         "has_recovery_codes": services.has_recovery_codes(user),
-        **_key_context(request, user),
+        **key_context(request, user),
     })
 
 
@@ -119,7 +119,7 @@ def keys(request: HttpRequest) -> HttpResponse:
 @require_POST
 def key_remove(request: HttpRequest, key_id: int) -> HttpResponse:
     try:
-        services.security_key_remove(actor=_user(request), key_id=key_id)
+        services.security_key_remove(actor=request_user(request), key_id=key_id)
     except HavenError as exc:
         messages.error(request, exc.message)
     else:

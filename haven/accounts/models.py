@@ -9,7 +9,7 @@ from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from haven.access.roles import Role
@@ -230,8 +230,6 @@ class HashedStaticDevice(StaticDevice):  # type: ignore[misc]  # django-otp has 
         proxy = True
 
     def add_codes(self, codes: list[str]) -> None:
-        from django_otp.plugins.otp_static.models import StaticToken
-
         StaticToken.objects.bulk_create([
             StaticToken(device=self,
                         token=local.recovery_code_digests(c, user_id=self.user_id)[0])

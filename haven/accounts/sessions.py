@@ -8,16 +8,14 @@ the same expiry, the same signed and serialised data, the same ``cycle_key``.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.contrib.sessions.backends.db import SessionStore as DatabaseSessionStore
 from django.core.exceptions import SuspiciousOperation
 from django.utils import timezone
 
+from haven.accounts.models import StoredSession
 from haven.keyring.local import secret_digest
-
-if TYPE_CHECKING:
-    from haven.accounts.models import StoredSession
 
 
 def key_hash(session_key: str) -> str:
@@ -26,8 +24,6 @@ def key_hash(session_key: str) -> str:
 
 
 def _model() -> type[StoredSession]:
-    from haven.accounts.models import StoredSession
-
     return StoredSession
 
 

@@ -24,7 +24,7 @@ from haven.core.errors import HavenError
 from haven.core.forms import apply_error
 
 
-def _user(request: HttpRequest) -> User:
+def request_user(request: HttpRequest) -> User:
     assert isinstance(request.user, User)  # noqa: S101 - guaranteed by the access decorator
     return request.user
 
@@ -34,7 +34,7 @@ def _posted(request: HttpRequest) -> QueryDict | None:
     return request.POST if request.method == "POST" else None
 
 
-def _next(request: HttpRequest, default: str = "core:dashboard") -> str:
+def safe_next(request: HttpRequest, default: str = "core:dashboard") -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         return target
@@ -79,15 +79,15 @@ def _signed_in(request: HttpRequest, notice: services.FailureNotice | None) -> H
     with a single security key is sent to add a spare first."""
     if notice is not None:
         messages.warning(request, notice.message())
-    if services.needs_spare_key(_user(request)):
+    if services.needs_spare_key(request_user(request)):
         messages.info(request, _("Add a second security key and keep it somewhere safe: with "
                                  "only one, losing it means another coordinator must reset "
                                  "your sign-in."))
         return redirect("accounts:keys")
-    return redirect(_next(request))
+    return redirect(safe_next(request))
 
 
-def _key_context(request: HttpRequest, user: User) -> dict[str, object]:
+def key_context(request: HttpRequest, user: User) -> dict[str, object]:
     """What the pages that offer a security key need (the scripts' configuration)."""
     has_keys = services.security_keys(user).exists()
     return {
@@ -109,7 +109,7 @@ def _key_context(request: HttpRequest, user: User) -> dict[str, object]:
 
 @enrolment
 def verify(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     if not services.has_confirmed_device(user):
         return redirect("accounts:enrol")
     form = forms.CodeForm(_posted(request))
@@ -129,14 +129,14 @@ def verify(request: HttpRequest) -> HttpResponse:
     elif request.method == "POST":
         status = 400
     return render(request, "accounts/verify.html",
-                  {"form": form, "next": _next_param(request), **_key_context(request, user)},
+                  {"form": form, "next": _next_param(request), **key_context(request, user)},
                   status=status)
 
 
 def _enrol_refusal(request: HttpRequest) -> HttpResponse | None:
     """A user who already has a second factor replaces it only after re-authenticating, so a
     stolen session cannot swap the factor (and take new recovery codes) to keep its access."""
-    user = _user(request)
+    user = request_user(request)
     if not services.has_confirmed_device(user):
         return None
     if not services.second_factor_passed(user):
@@ -148,7 +148,7 @@ def _enrol_refusal(request: HttpRequest) -> HttpResponse | None:
 
 @enrolment
 def enrol(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     refusal = _enrol_refusal(request)
     if refusal is not None:
         return refusal
@@ -169,7 +169,7 @@ def enrol(request: HttpRequest) -> HttpResponse:
     secret = selectors.totp_secret_b32(device)
     return render(request, "accounts/enrol.html",
                   {"form": form, "secret": secret, "uri": device.config_url,
-                   **_key_context(request, user)}, status=status)
+                   **key_context(request, user)}, status=status)
 
 
 @enrolment
@@ -177,7 +177,7 @@ def enrol_qr(request: HttpRequest) -> HttpResponse:
     refusal = _enrol_refusal(request)
     if refusal is not None:
         return refusal
-    device = services.totp_device_pending(user=_user(request))
+    device = services.totp_device_pending(user=request_user(request))
     # A standalone SVG document (with its xmlns), not svg_inline(): browsers render an <img>
     # of an SVG without the namespace as nothing.
     svg = io.BytesIO()
@@ -198,8 +198,8 @@ def logout(request: HttpRequest) -> HttpResponse:
 def reauth(request: HttpRequest) -> HttpResponse:
     """Password and a fresh code; or, with a security key, the password and then the key (the
     only way for a coordinator who has one)."""
-    user = _user(request)
-    keys = _key_context(request, user)
+    user = request_user(request)
+    keys = key_context(request, user)
     mode = request.POST.get("mode", "")
     form = forms.ReauthForm(request.POST if request.method == "POST" and mode != "key" else None)
     key_form = forms.ReauthPasswordForm(request.POST if mode == "key" else None)
@@ -223,7 +223,7 @@ def reauth(request: HttpRequest) -> HttpResponse:
                 bound.add_error(None, exc.message)
             else:
                 if mode != "key":
-                    return redirect(_next(request))
+                    return redirect(safe_next(request))
                 status = 200
     return render(request, "accounts/reauth.html", {
         "form": form, "key_form": key_form, "next": _next_param(request),
@@ -233,7 +233,7 @@ def reauth(request: HttpRequest) -> HttpResponse:
 
 def _account(request: HttpRequest, token_form: forms.TokenCreateForm, status: int = 200
              ) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     key = request.session.session_key
     return render(request, "accounts/account.html", {
         "sessions": selectors.session_list(user=user),
@@ -254,7 +254,7 @@ def account(request: HttpRequest) -> HttpResponse:
 @staff
 @require_POST
 def sessions_end_others(request: HttpRequest) -> HttpResponse:
-    count = services.sessions_end_others(actor=_user(request), keep_key=request.session.session_key)
+    count = services.sessions_end_others(actor=request_user(request), keep_key=request.session.session_key)
     messages.success(request, _("Ended %(count)d other sessions.") % {"count": count})
     return redirect("accounts:account")
 
@@ -265,7 +265,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         try:
-            services.password_change(request=request, actor=_user(request),
+            services.password_change(request=request, actor=request_user(request),
                                      old=form.cleaned_data["old_password"],
                                      new=form.cleaned_data["new_password"])
         except HavenError as exc:
@@ -286,7 +286,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
 @reauth_required
 @require_POST
 def recovery_codes(request: HttpRequest) -> HttpResponse:
-    codes = services.recovery_codes_regenerate(actor=_user(request))
+    codes = services.recovery_codes_regenerate(actor=request_user(request))
     return render(request, "accounts/recovery_codes.html", {"codes": codes})
 
 
@@ -294,7 +294,7 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
 @reauth_required
 @require_POST
 def token_create(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
+    user = request_user(request)
     form = forms.TokenCreateForm(request.POST)
     if form.is_valid():
         try:
@@ -316,7 +316,7 @@ def token_approve(request: HttpRequest, token_id: str) -> HttpResponse:
     """Let one of my tokens show sensitive data for a few minutes (after re-authenticating
     here): how a coordinator who signs in with a security key steps a script's token up."""
     try:
-        services.token_approve(actor=_user(request), token_id=token_id)
+        services.token_approve(actor=request_user(request), token_id=token_id)
     except HavenError as exc:
         messages.error(request, exc.message)
     else:
@@ -329,7 +329,7 @@ def token_approve(request: HttpRequest, token_id: str) -> HttpResponse:
 @require_POST
 def token_revoke(request: HttpRequest, token_id: str) -> HttpResponse:
     try:
-        services.token_revoke(actor=_user(request), token_id=token_id)
+        services.token_revoke(actor=request_user(request), token_id=token_id)
     except HavenError as exc:
         messages.error(request, exc.message)
     else:
@@ -342,7 +342,7 @@ def token_revoke(request: HttpRequest, token_id: str) -> HttpResponse:
 
 @requires(Perm.ACCOUNT_MANAGE)
 def user_list(request: HttpRequest) -> HttpResponse:
-    page = selectors.user_page(request, actor=_user(request), q=request.GET.get("q", ""))
+    page = selectors.user_page(request, actor=request_user(request), q=request.GET.get("q", ""))
     return render(request, "accounts/user_list.html", {"page": page, "q": request.GET.get("q", "")})
 
 
@@ -350,7 +350,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
 @reauth_required
 def user_create(request: HttpRequest) -> HttpResponse:
     """A new account (a coordinator may create coordinators): after re-authenticating."""
-    actor = _user(request)
+    actor = request_user(request)
     form = forms.UserCreateForm(_posted(request))
     status = 200
     if request.method == "POST" and form.is_valid():
@@ -398,7 +398,7 @@ def _user_action(request: HttpRequest, user_id: str, action: str) -> HttpRespons
         messages.error(request, _("Unknown action."))
         return redirect("accounts:user_list")
     try:
-        user = handler(_user(request), user_id)
+        user = handler(request_user(request), user_id)
     except HavenError as exc:
         messages.error(request, exc.message)
     else:
@@ -413,5 +413,5 @@ def _user_action(request: HttpRequest, user_id: str, action: str) -> HttpRespons
 @requires(Perm.STAFF_LIST)
 def staff_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "")[:64]
-    page = selectors.staff_directory(request, actor=_user(request), q=q)
+    page = selectors.staff_directory(request, actor=request_user(request), q=q)
     return render(request, "accounts/staff_list.html", {"page": page, "q": q})

@@ -12,6 +12,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from haven.access import policy
+from haven.access.permissions import Perm
 from haven.audit.models import AuditEvent, AuditHead
 from haven.core import request_context
 
@@ -163,9 +165,6 @@ def verify() -> VerifyResult:
 
 def verify_as(*, actor: Any) -> VerifyResult:
     """Verify the chain on a staff member's request, and record that it was checked."""
-    from haven.access import policy
-    from haven.access.permissions import Perm
-
     policy.require(actor, Perm.AUDIT_VERIFY)
     result = verify()
     with transaction.atomic():

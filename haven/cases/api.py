@@ -16,7 +16,7 @@ from haven.access import policy
 from haven.access.decorators import api_actor, api_requires
 from haven.access.permissions import Perm
 from haven.accounts.models import User
-from haven.cases import selectors, services
+from haven.cases import document_selectors, selectors, services
 from haven.cases.models import (
     Case,
     CaseType,
@@ -29,29 +29,24 @@ from haven.cases.models import (
     Priority,
     Relationship,
     RiskLevel,
-    Task,
-    TaskStatus,
     Visibility,
 )
-from haven.cases.models import (
-    Status as CaseStatus,
-)
+from haven.cases.models import Status as CaseStatus
 from haven.core.errors import ValidationFailed
 from haven.housing import selectors as housing_selectors
 from haven.housing import services as housing_services
 from haven.housing.models import EndReason, PlacementStatus
 from haven.keyring import files, keys
+from haven.pathways.selectors import application_list
 
 router = Router(tags=["cases"])
-tasks_router = Router(tags=["tasks"])
-
 
 
 def _case(request: HttpRequest, case_id: UUID) -> Case:
     return selectors.case_get(actor=api_actor(request), pk=case_id)
 
 
-def _user(actor: User, user_id: UUID | None, field: str) -> User | None:
+def colleague_ref(actor: User, user_id: UUID | None, field: str) -> User | None:
     if user_id is None:
         return None
     user = User.objects.filter(pk=user_id, organization_id=actor.organization_id).first()
@@ -82,13 +77,6 @@ class CaseFilter(Schema):
     priority: str = Field(default="", max_length=20)
     risk: str = Field(default="", max_length=20)
     assignee: str = Field(default="", max_length=40, description="A user id, `me` or `none`")
-    limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
-
-
-class TaskFilter(Schema):
-    mine: bool = True
-    open_only: bool = True
     limit: int = Field(default=50, ge=1, le=200)
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
@@ -230,39 +218,6 @@ class NoteOut(Schema):
     created_at: datetime
 
 
-class TaskIn(Schema):
-    case_id: UUID
-    title: str = Field(min_length=1, max_length=500)
-    assignee_id: UUID | None = None
-    due: date | None = None
-    priority: Priority = Priority.NORMAL
-
-
-class TaskOut(Schema):
-    id: UUID
-    case_id: UUID
-    title: str
-    assignee_id: UUID | None
-    due: date | None
-    priority: Priority
-    status: TaskStatus
-    overdue: bool
-
-
-class TaskPatchIn(Schema):
-    """Only the fields sent change; ``null`` clears the due date or the assignee."""
-
-    title: str | None = Field(default=None, min_length=1, max_length=500)
-    assignee_id: UUID | None = Field(default=None, description="A colleague who can reach the "
-                                     "case and work on its tasks; null leaves it with nobody.")
-    due: date | None = None
-    priority: Priority | None = None
-
-
-class TaskTransitionIn(Schema):
-    to: TaskStatus
-
-
 class PlacementIn(Schema):
     person_id: UUID
     shelter_id: UUID
@@ -342,13 +297,6 @@ def _note(note: Note) -> NoteOut:
                    created_at=note.created_at)
 
 
-def _task(task: Task) -> TaskOut:
-    return TaskOut(id=task.pk, case_id=task.case_id, title=task.title,
-                   assignee_id=task.assignee_id, due=task.due,
-                   priority=Priority(task.priority), status=TaskStatus(task.status),
-                   overdue=task.is_overdue)
-
-
 # --- cases --------------------------------------------------------------------------------------
 
 
@@ -406,7 +354,7 @@ def case_assign(request: HttpRequest, case_id: UUID, payload: AssignIn) -> CaseO
     actor = api_actor(request)
     case = _case(request, case_id)
     return _case_out(actor, services.case_assign(
-        actor=actor, case=case, assignee=_user(actor, payload.assignee_id, "assignee_id")))
+        actor=actor, case=case, assignee=colleague_ref(actor, payload.assignee_id, "assignee_id")))
 
 
 @router.post("/{case_id}/members", response={201: MemberOut}, summary="Add a household member")
@@ -444,7 +392,7 @@ def verification_request(request: HttpRequest, case_id: UUID, payload: Verificat
     actor = api_actor(request)
     verification = services.verification_request(
         actor=actor, case=_case(request, case_id),
-        verifier=_user(actor, payload.verifier_id, "verifier_id"))
+        verifier=colleague_ref(actor, payload.verifier_id, "verifier_id"))
     return Status(201, _verification(actor, verification))
 
 
@@ -578,7 +526,7 @@ def document_list(request: HttpRequest, case_id: UUID) -> list[DocumentOut]:
     actor = api_actor(request)
     case = _case(request, case_id)
     policy.require(actor, Perm.DOCUMENT_READ, case)
-    docs = list(selectors.documents_visible(actor, case).order_by("-created_at"))
+    docs = list(document_selectors.documents_visible(actor, case).order_by("-created_at"))
     keys.prefetch(docs)
     return [_document(d) for d in docs]
 
@@ -592,8 +540,6 @@ def document_list(request: HttpRequest, case_id: UUID) -> list[DocumentOut]:
 @api_requires(Perm.DOCUMENT_UPLOAD)
 def document_upload(request: HttpRequest, case_id: UUID, query: Query[DocumentUploadQuery]
                     ) -> Status[DocumentOut]:
-    from haven.pathways.selectors import application_list
-
     actor = api_actor(request)
     case = _case(request, case_id)
     member = case.members.select_related("person").filter(person_id=query.person_id).first()
@@ -623,59 +569,12 @@ def document_upload(request: HttpRequest, case_id: UUID, query: Query[DocumentUp
 def document_download(request: HttpRequest, case_id: UUID, document_id: UUID
                       ) -> StreamingHttpResponse:
     actor = api_actor(request)
-    doc = selectors.document_get(actor=actor, case=_case(request, case_id),
+    doc = document_selectors.document_get(actor=actor, case=_case(request, case_id),
                                  document_id=document_id)
-    response = StreamingHttpResponse(selectors.document_open(actor=actor, doc=doc),
+    response = StreamingHttpResponse(document_selectors.document_open(actor=actor, doc=doc),
                                      content_type="application/octet-stream")
     response["Content-Length"] = str(doc.size)
     response["Content-Disposition"] = f'attachment; filename="{doc.pk}"'
     return response
 
 
-# --- tasks --------------------------------------------------------------------------------------
-
-
-@tasks_router.get("", response=list[TaskOut],
-                  summary="Tasks on visible cases: by default my own open ones, due first")
-@api_requires(Perm.TASK_READ)
-def task_list(request: HttpRequest, filters: Query[TaskFilter]) -> list[TaskOut]:
-    f = filters
-    tasks = list(selectors.task_list(actor=api_actor(request), mine=f.mine,
-                                     status=TaskStatus.OPEN if f.open_only else "")
-                 [f.offset: f.offset + f.limit])
-    keys.prefetch(tasks)
-    return [_task(t) for t in tasks]
-
-
-@tasks_router.post("", response={201: TaskOut}, summary="Add a task to a case")
-@api_requires(Perm.TASK_CREATE)
-def task_create(request: HttpRequest, payload: TaskIn) -> Status[TaskOut]:
-    actor = api_actor(request)
-    case = selectors.case_get(actor=actor, pk=payload.case_id)
-    task = services.task_create(actor=actor, case=case, title=payload.title,
-                                assignee=_user(actor, payload.assignee_id, "assignee_id"),
-                                due=payload.due, priority=payload.priority)
-    return Status(201, _task(task))
-
-
-@tasks_router.post("/{task_id}/transition", response=TaskOut,
-                   summary="Mark a task done or cancelled, or reopen it")
-@api_requires(Perm.TASK_UPDATE)
-def task_transition(request: HttpRequest, task_id: UUID, payload: TaskTransitionIn) -> TaskOut:
-    actor = api_actor(request)
-    task = selectors.task_get(actor=actor, task_id=task_id)
-    return _task(services.task_transition(actor=actor, task=task, to=payload.to))
-
-
-
-@tasks_router.patch("/{task_id}", response=TaskOut,
-                    summary="Edit or reassign an open task: only the fields sent change")
-@api_requires(Perm.TASK_UPDATE)
-def task_update(request: HttpRequest, task_id: UUID, payload: TaskPatchIn) -> TaskOut:
-    actor = api_actor(request)
-    task = selectors.task_get(actor=actor, task_id=task_id)
-    sent = payload.model_dump(exclude_unset=True)
-    changes: dict[str, Any] = {k: sent[k] for k in ("title", "due", "priority") if k in sent}
-    if "assignee_id" in sent:
-        changes["assignee"] = _user(actor, payload.assignee_id, "assignee_id")
-    return _task(services.task_update(actor=actor, task=task, **changes))

@@ -1,4 +1,4 @@
-"""CSV exports of the case list and the task list (``haven.core.exports`` writes them).
+"""CSV exports of the case list and the task list (``haven.audit.exports`` writes them).
 
 Rows come from the same selectors as the pages (``case_search`` with the list's filters,
 ``task_list``), so the object rules are the pages' own; columns follow the user's projection
@@ -19,11 +19,11 @@ from django.views.decorators.http import require_GET
 from haven.access import policy
 from haven.access.decorators import requires
 from haven.access.permissions import Perm
+from haven.audit.exports import Column, capped, csv_response
 from haven.cases import forms as case_forms
 from haven.cases import selectors
 from haven.cases.models import CASE_NUMBER_RE, SharedField, TaskStatus
 from haven.cases.views import case_filters
-from haven.core.exports import Column, capped, csv_response
 from haven.keyring import keys
 
 PREFETCH = 500  # records whose keys one agent round trip fetches

@@ -10,9 +10,8 @@ and change only through ``haven.cases.services``.
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import date
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 from django.db import models
 from django.utils import timezone
@@ -113,30 +112,6 @@ class ClosureReason(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-PRIORITY_WEIGHT = {Priority.EMERGENCY: 100, Priority.URGENT: 50, Priority.NORMAL: 0}
-RISK_WEIGHT = {RiskLevel.IMMINENT: 40, RiskLevel.HIGH: 25, RiskLevel.MEDIUM: 10, RiskLevel.LOW: 0}
-
-
-def triage_score(priority: str, risk_level: str, members: int = 1) -> int:
-    """Higher is more urgent: priority dominates, then risk, then household size (capped).
-
-    Lists order by it, so emergencies always come first and, among equals, the greater danger.
-    """
-    return (PRIORITY_WEIGHT.get(Priority(priority), 0)
-            + (RISK_WEIGHT.get(RiskLevel(risk_level), 0) if risk_level else 5)
-            + min(max(members, 1), 6) - 1)
-
-
-_CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-
-def new_case_number(rand: Any = None) -> str:
-    """``HV-XXXX-XXXX`` from a random source: never derived from a name, date or sequence."""
-    pick = rand.choice if rand is not None else secrets.choice
-    chars = "".join(pick(_CROCKFORD) for _ in range(8))
-    return f"HV-{chars[:4]}-{chars[4:]}"
-
-
 CASE_NUMBER_RE = re.compile(r"^HV-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 
 
@@ -144,12 +119,6 @@ CASE_NUMBER_RE = re.compile(r"^HV-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$")
 
 
 class CaseQuerySet(models.QuerySet["Case"]):
-    def visible_to(self, user: Any) -> CaseQuerySet:
-        """Cases the user may see at all (policy.cases_visible_to decides)."""
-        from haven.access import policy
-
-        return cast("CaseQuerySet", policy.cases_visible_to(user, self))
-
     def open(self) -> CaseQuerySet:
         return self.filter(status__in=OPEN)
 
@@ -276,25 +245,6 @@ def member_labels(members: Any) -> dict[str, str]:
             label = f"{label} {seen[label]}"
         out[str(m.pk)] = label
     return out
-
-
-PARTIAL_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
-
-
-def parse_partial_date(text: str) -> tuple[int, int | None, int | None] | None:
-    """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` as parts; None when it is not a real date."""
-    match = PARTIAL_DATE_RE.match(text.strip())
-    if match is None:
-        return None
-    year, month, day = (int(g) if g else None for g in match.groups())
-    assert year is not None  # noqa: S101 - the pattern requires it
-    try:
-        date(year, month or 1, day or 1)
-    except ValueError:
-        return None
-    if not 1900 <= year <= timezone.now().year:
-        return None
-    return year, month, day
 
 
 class PersonProfile(models.Model):

@@ -14,9 +14,11 @@ from django.utils import timezone
 
 from haven.access import policy
 from haven.access.permissions import Perm
-from haven.access.roles import Role
+from haven.access.roles import ROLE_PERMISSIONS, Role
+from haven.accounts.models import User
 from haven.audit.models import AuditEvent, CaseRef
 from haven.audit.services import record
+from haven.cases.document_selectors import documents_visible
 from haven.cases.models import (
     CASE_NUMBER_RE,
     OPEN,
@@ -24,7 +26,6 @@ from haven.cases.models import (
     PROFILE_FIELDS,
     Case,
     CaseType,
-    DocType,
     Document,
     Member,
     Note,
@@ -41,7 +42,8 @@ from haven.cases.models import (
     VerificationState,
 )
 from haven.core.errors import NotFound
-from haven.keyring import files, keys
+from haven.housing.models import Placement
+from haven.keyring import keys
 from haven.people import selectors as people_selectors
 
 DASHBOARD_ROWS = 15
@@ -209,8 +211,6 @@ def household_sizes(cases: list[Case]) -> dict[Any, int]:
 
 
 def assignable_staff(*, actor: Any) -> QuerySet[Any]:
-    from haven.accounts.models import User
-
     return User.objects.filter(organization_id=actor.organization_id, is_active=True,
                                role__in=(Role.CASEWORKER, Role.COORDINATOR)).order_by("username")
 
@@ -219,9 +219,7 @@ def task_assignees(*, case: Case) -> QuerySet[Any]:
     """Colleagues a task on ``case`` may go to: active members of its organization whom the
     policy lets work on its tasks. Candidates are narrowed in SQL first (supervisors, the
     case's caseworker and opener, its verifiers), so the policy is asked about a handful."""
-    from haven.accounts.models import User
-
-    supervisors = [role for role, perms in policy.ROLE_PERMISSIONS.items()
+    supervisors = [role for role, perms in ROLE_PERMISSIONS.items()
                    if Perm.CASE_SUPERVISE in perms]
     candidates = User.objects.filter(organization_id=case.organization_id, is_active=True).filter(
         Q(role__in=supervisors) | Q(pk__in=[u for u in (case.assigned_to_id, case.opened_by_id)
@@ -232,8 +230,6 @@ def task_assignees(*, case: Case) -> QuerySet[Any]:
 
 
 def staff_with_role(*, actor: Any, roles: tuple[Role, ...]) -> QuerySet[Any]:
-    from haven.accounts.models import User
-
     return User.objects.filter(organization_id=actor.organization_id, is_active=True,
                                role__in=roles).order_by("username")
 
@@ -307,7 +303,7 @@ def urgent_cases(*, actor: Any) -> list[Case]:
     (``case_priority_recent``, ``case_risk_recent``), merged here: an OR of the two
     conditions would have the database sort every urgent case of the organization.
     """
-    visible = Case.objects.visible_to(actor).open().select_related("assigned_to")
+    visible = policy.cases_visible_to(actor, Case.objects.all()).open().select_related("assigned_to")
     # Only on what the actor's view of a case shows (an operator sees no risk level): a list
     # chosen by a withheld field would tell it.
     filterable = policy.case_filterable(actor)
@@ -334,7 +330,7 @@ def urgent_tasks(*, actor: Any, today: Any = None) -> list[Task]:
         return []
     today = today or timezone.localdate()
     emergency = Task.objects.filter(status=TaskStatus.OPEN, priority=Priority.EMERGENCY).filter(
-        _on_case(Case.objects.visible_to(actor))).select_related("case", "assignee")
+        _on_case(policy.cases_visible_to(actor, Case.objects.all()))).select_related("case", "assignee")
     found: dict[Any, Task] = {}
     for task in [*emergency.order_by("-created_at")[:DASHBOARD_ROWS],
                  *emergency.filter(due__lt=today).order_by("-due")[:DASHBOARD_ROWS]]:
@@ -417,8 +413,6 @@ def case_view(*, actor: Any, case: Case) -> CaseView:
     view = policy.case_view_of(actor)
     if view == policy.CaseView.REFERRAL:
         return _referral_view(actor=actor, case=case)
-    from haven.housing.models import Placement
-
     sections = policy.CASE_SECTIONS[view]
     members = list(policy.members_visible_to(actor, case.members.all()).select_related("person"))
     with_profile = set(policy.profiles_visible_to(actor, PersonProfile.objects.filter(
@@ -610,28 +604,3 @@ def pending_verification(*, case: Case) -> Verification | None:
         VerificationState.REQUESTED, VerificationState.AWAITING_APPROVAL)).first()
 
 
-def documents_visible(actor: Any, case: Case) -> QuerySet[Document]:
-    """The case's documents ``actor`` may list and open (after ``document:read``): tickets
-    say where and when the household travels, so only those who follow its journeys
-    (``travel:read``) see them."""
-    qs = case.documents.all()
-    if not policy.has_perm(actor, Perm.TRAVEL_READ, case):
-        qs = qs.exclude(doc_type=DocType.TICKET)
-    return qs
-
-
-def document_get(*, actor: Any, case: Case, document_id: UUID | str) -> Document:
-    policy.require(actor, Perm.DOCUMENT_READ, case)
-    doc = documents_visible(actor, case).filter(pk=document_id).first()
-    if doc is None:
-        raise NotFound("Not found.")
-    return doc
-
-
-def document_open(*, actor: Any, doc: Document) -> Any:
-    """Stream a document decrypted; the download is recorded before the first byte leaves."""
-    key = keys.data_key_for(doc.case)
-    with transaction.atomic():
-        record(actor=actor, action="document.downloaded", object_type="document",
-               object_id=doc.pk, data={"case": str(doc.case_id)})
-    return files.open_decrypted(data_key=key, owner=doc.keyring_owner(), file_id=doc.pk)

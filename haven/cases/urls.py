@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from haven.cases import export_views, views
+from haven.cases import document_views, export_views, task_views, views
 from haven.housing import views as housing_views
 
 app_name = "cases"
@@ -12,10 +12,10 @@ urlpatterns = [
     path("export.csv", export_views.case_export, name="export"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("new/", views.case_new, name="new"),
-    path("tasks/", views.task_list, name="tasks"),
+    path("tasks/", task_views.task_list, name="tasks"),
     path("tasks/export.csv", export_views.task_export, name="tasks_export"),
-    path("tasks/<uuid:task_id>/edit/", views.task_edit, name="task_edit"),
-    path("tasks/<uuid:task_id>/transition/", views.task_transition, name="task_transition"),
+    path("tasks/<uuid:task_id>/edit/", task_views.task_edit, name="task_edit"),
+    path("tasks/<uuid:task_id>/transition/", task_views.task_transition, name="task_transition"),
     path("<uuid:pk>/", views.case_detail, name="detail"),
     path("<uuid:pk>/transition/", views.case_transition, name="transition"),
     path("<uuid:pk>/assign/", views.case_assign, name="assign"),
@@ -38,8 +38,8 @@ urlpatterns = [
     path("<uuid:pk>/placements/new/", views.placement_new, name="placement_new"),
     path("<uuid:pk>/placements/<uuid:placement_id>/transition/",
          housing_views.placement_transition, name="placement_transition"),
-    path("<uuid:pk>/documents/", views.document_upload, name="document_upload"),
-    path("<uuid:pk>/documents/<uuid:document_id>/", views.document_download,
+    path("<uuid:pk>/documents/", document_views.document_upload, name="document_upload"),
+    path("<uuid:pk>/documents/<uuid:document_id>/", document_views.document_download,
          name="document_download"),
     path("<uuid:pk>/referrals/", views.referral_add, name="referral_add"),
 ]

@@ -3,7 +3,7 @@ render. A refused service call shows its message on the form that caused it."""
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -15,13 +15,11 @@ from django.http import (
     HttpResponse,
     HttpResponsePermanentRedirect,
     HttpResponseRedirect,
-    StreamingHttpResponse,
 )
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from haven.access import policy
@@ -30,7 +28,7 @@ from haven.access.permissions import Perm
 from haven.access.roles import Role
 from haven.accounts import services as account_services
 from haven.accounts.decorators import reauth_required
-from haven.audit import display
+from haven.auditlog import display
 from haven.cases import forms as case_forms
 from haven.cases import selectors, services
 from haven.cases.models import (
@@ -43,24 +41,24 @@ from haven.cases.models import (
     allowed_targets,
     member_labels,
 )
-from haven.core.csrf import csrf_first_unless, csrf_protect, csrf_refusal
-from haven.core.errors import HavenError, NotFound, Stale, ValidationFailed
+from haven.core.errors import HavenError, NotFound, Stale
 from haven.core.forms import apply_error, own_ids
-from haven.core.pagination import PER_PAGE, CappedPaginator, paginate
+from haven.core.pagination import PER_PAGE, CappedPaginator
 from haven.housing import selectors as housing_selectors
-from haven.keyring import files, keys
+from haven.housing.forms import PlacementForm
+from haven.pathways.selectors import application_list
 
 MASK = "••••••"
 
 
-def _case(request: HttpRequest, pk: UUID) -> Case:
+def case_or_404(request: HttpRequest, pk: UUID) -> Case:
     try:
         return selectors.case_get(actor=request.user, pk=pk)
     except NotFound:
         raise Http404 from None
 
 
-def _to_case(pk: UUID, anchor: str = "") -> HttpResponseRedirect:
+def to_case(pk: UUID, anchor: str = "") -> HttpResponseRedirect:
     return HttpResponseRedirect(reverse("cases:detail", args=[pk]) + (f"#{anchor}" if anchor
                                                                        else ""))
 
@@ -123,7 +121,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
             apply_error(form, exc)
         else:
             messages.success(request, _("Case %(number)s opened.") % {"number": case.number})
-            return _to_case(case.pk)
+            return to_case(case.pk)
     return render(request, "cases/new.html", {"form": form},
                   status=400 if form.errors else 200)
 
@@ -229,34 +227,30 @@ def _detail_context(request: HttpRequest, case: Case, **bound: Any) -> dict[str,
         "task_form": bound.pop("task_form", None) or case_forms.TaskForm(
             staff=selectors.task_assignees(case=case)),
         "placement_form": placement_form,
-        "document_form": _document_form(request, case),
+        "document_form": document_form(request, case),
         "referral_form": bound.pop("referral_form", None) or case_forms.ReferralForm(
             staff=selectors.staff_with_role(actor=user, roles=(Role.LIAISON,))),
-        "task_statuses": _task_statuses(),
+        "task_statuses": task_statuses(),
         "mask": MASK,
     })
 
 
-def _document_form(request: HttpRequest, case: Case, data: Any = None
+def document_form(request: HttpRequest, case: Case, data: Any = None
                    ) -> case_forms.DocumentForm:
     """The upload form: whose document (the case's members) and, for those who read
     applications, the application it was made for."""
-    from haven.pathways.selectors import application_list
-
     applications = (list(application_list(actor=request.user, case=case))
                     if policy.has_perm(request.user, Perm.APPLICATION_READ, case) else [])
     return case_forms.DocumentForm(data, members=case.members.all(), applications=applications)
 
 
-def _task_statuses() -> list[tuple[str, str]]:
+def task_statuses() -> list[tuple[str, str]]:
     return [(TaskStatus.DONE, _("Done")), (TaskStatus.CANCELLED, _("Cancel")),
             (TaskStatus.OPEN, _("Reopen"))]
 
 
 def _placement_form(request: HttpRequest, members: list[tuple[str, Any]],
                     data: Any = None) -> forms.Form:
-    from haven.housing.forms import PlacementForm
-
     shelters = housing_selectors.placeable_shelters(actor=request.user)
     return PlacementForm(data, members=members, shelters=shelters)
 
@@ -266,7 +260,7 @@ def _placement_form(request: HttpRequest, members: list[tuple[str, Any]],
 def placement_new(request: HttpRequest, pk: UUID) -> HttpResponse:
     """The placement form, fetched when asked for (it lists every shelter with its
     occupancy, which the case page should not pay for on every visit)."""
-    case = _case(request, pk)
+    case = case_or_404(request, pk)
     if not policy.has_perm(request.user, Perm.PLACEMENT_MANAGE, case):
         raise Http404
     members = [(str(m.person_id), m) for m in selectors.case_members(actor=request.user,
@@ -277,7 +271,7 @@ def placement_new(request: HttpRequest, pk: UUID) -> HttpResponse:
                                       "placement_form": _placement_form(request, members)})
 
 
-def _render_detail(request: HttpRequest, case: Case, status: int = 200, **bound: Any
+def render_detail(request: HttpRequest, case: Case, status: int = 200, **bound: Any
                    ) -> HttpResponse:
     context = _detail_context(request, case, **bound)
     context.update(_display_context(request, context))
@@ -287,14 +281,14 @@ def _render_detail(request: HttpRequest, case: Case, status: int = 200, **bound:
 @requires(Perm.CASE_READ)
 @require_GET
 def case_detail(request: HttpRequest, pk: UUID) -> HttpResponse:
-    case = _case(request, pk)
+    case = case_or_404(request, pk)
     if policy.case_view_of(request.user) == policy.CaseView.REFERRAL:
         view = selectors.case_view(actor=request.user, case=case)
         return render(request, "cases/referred.html", {"case": view.case, "view": view})
-    return _render_detail(request, case)
+    return render_detail(request, case)
 
 
-def _rebound_on_stale(request: HttpRequest, form_cls: Any, exc: Stale, **form_kwargs: Any) -> Any:
+def rebound_on_stale(request: HttpRequest, form_cls: Any, exc: Stale, **form_kwargs: Any) -> Any:
     """The form as typed, with the record's newer version and the Stale message: saving again
     is then a deliberate choice, made after seeing the other person's change."""
     data = request.POST.copy()
@@ -309,20 +303,20 @@ def _post(request: HttpRequest, pk: UUID, form_cls: Any, key: str, call: Any, do
           anchor: str, **form_kwargs: Any) -> HttpResponse:
     """Validate ``form_cls`` and call ``call(case, cleaned_data)``; on a refusal re-render the
     case page with the errors on that form (400)."""
-    case = _case(request, pk)
+    case = case_or_404(request, pk)
     form = form_cls(request.POST, **form_kwargs)
     if form.is_valid():
         try:
             call(case, form.cleaned_data)
         except Stale as exc:
-            form = _rebound_on_stale(request, form_cls, exc, **form_kwargs)
+            form = rebound_on_stale(request, form_cls, exc, **form_kwargs)
         except HavenError as exc:
             apply_error(form, exc)
         else:
             messages.success(request, done)
-            return _to_case(case.pk, anchor)
+            return to_case(case.pk, anchor)
     case.refresh_from_db()
-    return _render_detail(request, case, status=400, **{key: form})
+    return render_detail(request, case, status=400, **{key: form})
 
 
 @requires(Perm.CASE_TRANSITION)
@@ -438,7 +432,7 @@ def profile_edit(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpRespons
     editor's version after a conflict) needs a recent re-authentication; saving what was typed
     does not, so a long story typed past the window is not lost on the way to the password
     page."""
-    case = _case(request, pk)
+    case = case_or_404(request, pk)
     if request.method == "GET":
         return _profile_form(request, case, person_id)
     try:
@@ -455,7 +449,7 @@ def profile_edit(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpRespons
         except Stale as exc:
             # Merge: show what the other saved next to what this person typed — decrypted,
             # so only within the re-authentication window; else say where to see it.
-            form = _rebound_on_stale(request, case_forms.ProfileForm, exc)
+            form = rebound_on_stale(request, case_forms.ProfileForm, exc)
             if account_services.recent_auth_ok(request):
                 theirs = selectors.profile_for_edit(actor=request.user, case=case,
                                                     member=member)
@@ -465,7 +459,7 @@ def profile_edit(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpRespons
             apply_error(form, exc)
         else:
             messages.success(request, _("Details saved."))
-            return _to_case(case.pk, "people")
+            return to_case(case.pk, "people")
     changed = [(form.fields[name].label, theirs.get(name, ""), form.data.get(name, ""))
                for name in PERSON_FIELDS if theirs is not None
                and theirs.get(name, "") != form.data.get(name, "")]
@@ -474,7 +468,7 @@ def profile_edit(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpRespons
 
 
 def _reveal(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpResponse:
-    case = _case(request, pk)
+    case = case_or_404(request, pk)
     field = request.POST.get("field", "")
     try:
         person = selectors.member_get(actor=request.user, case=case,
@@ -488,7 +482,7 @@ def _reveal(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpResponse:
         raise Http404 from None
     except HavenError as exc:
         messages.error(request, exc.message)
-        return _to_case(case.pk, "people")
+        return to_case(case.pk, "people")
     pid = str(person_id)
     revealed = {(pid, name): value for name, value in values.items()}
     if request.headers.get("HX-Request"):
@@ -498,7 +492,7 @@ def _reveal(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpResponse:
             return render(request, "cases/_member_fields.html",
                           {"mask": MASK, "person_id": pid, "fields": fields})
         return render(request, "cases/_revealed.html", {"value": values[field]})
-    return _render_detail(request, case, revealed=revealed)
+    return render_detail(request, case, revealed=revealed)
 
 
 _reveal_with_reauth = reauth_required(_reveal)
@@ -522,7 +516,7 @@ def person_reveal(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpRespon
 def member_travels(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpResponse:
     """Mark a member as travelling with the household or staying behind (applications and
     journeys then start with those who travel)."""
-    case = _case(request, pk)
+    case = case_or_404(request, pk)
     try:
         member = selectors.member_get(actor=request.user, case=case, person_id=person_id)
     except NotFound:
@@ -530,7 +524,7 @@ def member_travels(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpRespo
     choice = request.POST.get("travels_with", "")
     if choice not in ("yes", "no"):
         messages.error(request, _("Nothing was changed: say whether they travel."))
-        return _to_case(case.pk, "people")
+        return to_case(case.pk, "people")
     try:
         services.member_update(actor=request.user, member=member, travels_with=choice == "yes",
                                confidential_fields=member.confidential)
@@ -539,13 +533,13 @@ def member_travels(request: HttpRequest, pk: UUID, person_id: UUID) -> HttpRespo
     else:
         messages.success(request, _("Marked as travelling with the household.")
                          if choice == "yes" else _("Marked as staying behind."))
-    return _to_case(case.pk, "people")
+    return to_case(case.pk, "people")
 
 
 @requires(Perm.NOTE_CREATE)
 @require_POST
 def note_add(request: HttpRequest, pk: UUID) -> HttpResponse:
-    case = _case(request, pk)
+    case = case_or_404(request, pk)
     return _post(request, pk, case_forms.NoteForm, "note_form",
                  lambda case, d: services.note_add(actor=request.user, case=case, **d),
                  _("Note added."), "notes",
@@ -555,7 +549,7 @@ def note_add(request: HttpRequest, pk: UUID) -> HttpResponse:
 @requires(Perm.NOTE_REDACT)
 @require_POST
 def note_redact(request: HttpRequest, pk: UUID, note_id: UUID) -> HttpResponse:
-    case = _case(request, pk)
+    case = case_or_404(request, pk)
     try:
         note = selectors.note_get(actor=request.user, case=case, note_id=note_id)
         services.note_redact(actor=request.user, note=note)
@@ -565,86 +559,16 @@ def note_redact(request: HttpRequest, pk: UUID, note_id: UUID) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Note redacted."))
-    return _to_case(case.pk, "notes")
+    return to_case(case.pk, "notes")
 
 
 @requires(Perm.TASK_CREATE)
 @require_POST
 def task_add(request: HttpRequest, pk: UUID) -> HttpResponse:
-    staff = selectors.task_assignees(case=_case(request, pk))
+    staff = selectors.task_assignees(case=case_or_404(request, pk))
     return _post(request, pk, case_forms.TaskForm, "task_form",
                  lambda case, d: services.task_create(actor=request.user, case=case, **d),
                  _("Task added."), "tasks", staff=staff)
-
-
-def _task(request: HttpRequest, task_id: UUID) -> Any:
-    try:
-        return selectors.task_get(actor=request.user, task_id=task_id)
-    except NotFound:
-        raise Http404 from None
-
-
-def _back_from_task(request: HttpRequest, task: Any) -> HttpResponseRedirect:
-    if request.POST.get("next") == "tasks":
-        return HttpResponseRedirect(reverse("cases:tasks"))
-    return _to_case(task.case_id, "tasks")
-
-
-@requires(Perm.TASK_READ)
-@require_GET
-def task_list(request: HttpRequest) -> HttpResponse:
-    form = case_forms.TaskFilterForm(request.GET or None)
-    status = (form.cleaned_data.get("status") if form.is_valid() else "") or TaskStatus.OPEN
-    page = paginate(request, selectors.task_list(actor=request.user, status=status))
-    keys.prefetch(page.object_list)  # the page's titles only: one agent call
-    return render(request, "cases/tasks.html", {
-        "form": form, "page": page, "status": status, "query": urlencode({"status": status}),
-        "may_update": policy.has_perm(request.user, Perm.TASK_UPDATE)})
-
-
-@requires(Perm.TASK_UPDATE)
-@require_http_methods(["GET", "POST"])
-def task_edit(request: HttpRequest, task_id: UUID) -> HttpResponse:
-    """Edit or reassign a task: a page of its own, or (htmx) a table row swapped in place."""
-    task = _task(request, task_id)
-    if not policy.has_perm(request.user, Perm.TASK_UPDATE, task.case):
-        raise Http404
-    staff = selectors.task_assignees(case=task.case)
-    htmx = bool(request.headers.get("HX-Request"))
-    form = case_forms.TaskForm(request.POST or None, staff=staff, initial={
-        "title": task.title, "assignee": task.assignee_id, "due": task.due,
-        "priority": task.priority})
-    if request.method == "POST" and form.is_valid():
-        try:
-            services.task_update(actor=request.user, task=task, **form.cleaned_data)
-        except HavenError as exc:
-            apply_error(form, exc)
-        else:
-            if htmx:
-                return render(request, "cases/_task_row.html", {
-                    "task": task, "may": {"task_update": True},
-                    "task_statuses": _task_statuses()})
-            messages.success(request, _("Task updated."))
-            return _back_from_task(request, task)
-    context = {"task": task, "case": task.case, "form": form,
-               "from_tasks": request.GET.get("next", request.POST.get("next")) == "tasks"}
-    if htmx:
-        # htmx swaps only successful answers, so a form with errors comes back as 200.
-        return render(request, "cases/_task_edit.html", context)
-    return render(request, "cases/task_edit.html", context, status=400 if form.errors else 200)
-
-
-@requires(Perm.TASK_UPDATE)
-@require_POST
-def task_transition(request: HttpRequest, task_id: UUID) -> HttpResponse:
-    task = _task(request, task_id)
-    try:
-        services.task_transition(actor=request.user, task=task, to=request.POST.get("to", ""))
-    except HavenError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Task updated."))
-    return _back_from_task(request, task)
 
 
 @requires(Perm.REFERRAL_MANAGE)
@@ -656,71 +580,3 @@ def referral_add(request: HttpRequest, pk: UUID) -> HttpResponse:
                  _("Case referred."), "referrals", staff=staff)
 
 
-def _may_upload(request: HttpRequest) -> bool:
-    return bool(request.user.is_authenticated
-                and policy.has_perm(request.user, Perm.DOCUMENT_UPLOAD))
-
-
-@csrf_exempt  # CSRF is checked below: after the encrypting upload handler is installed, or
-@csrf_first_unless(_may_upload)  # first of all when the upload cannot go ahead anyway
-@requires(Perm.DOCUMENT_UPLOAD)
-@require_POST
-def document_upload(request: HttpRequest, pk: UUID) -> HttpResponse:
-    try:
-        case = selectors.case_get(actor=request.user, pk=pk)
-    except NotFound:
-        refused = csrf_refusal(request)
-        if refused is not None:
-            return refused
-        raise Http404 from None
-    handler = files.EncryptingUploadHandler(request, data_key=keys.data_key_for(case),
-                                            owner=case.keyring_owner())
-    request.upload_handlers = [handler]
-    return _document_store(request, case, handler)
-
-
-@csrf_protect
-def _document_store(request: HttpRequest, case: Case, handler: files.EncryptingUploadHandler
-                    ) -> HttpResponse:
-    uploads = [u for u in request.FILES.getlist("file") if isinstance(u, files.EncryptedUpload)]
-    if len(uploads) != 1:
-        handler.abort()
-        messages.error(request, _("Choose exactly one file."))
-        return _to_case(case.pk, "documents")
-    form = _document_form(request, case, request.POST)
-    try:
-        if not form.is_valid():
-            raise ValidationFailed(_("Say whose document this is and of which type."))
-        data = form.cleaned_data
-        member = selectors.member_get(actor=request.user, case=case, person_id=data["person"])
-        application = None
-        if data.get("application"):
-            from haven.pathways.selectors import application_get
-
-            application = application_get(actor=request.user, pk=data["application"])
-        services.document_attach(actor=request.user, case=case, upload=uploads[0],
-                                 doc_type=data["doc_type"], person=member.person,
-                                 application=application)
-    except HavenError as exc:
-        handler.abort()
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Document stored, encrypted."))
-    return _to_case(case.pk, "documents")
-
-
-@requires(Perm.DOCUMENT_READ)
-@require_GET
-@reauth_required  # a document is handed out decrypted (issue 13, item 5)
-def document_download(request: HttpRequest, pk: UUID, document_id: UUID) -> HttpResponse:
-    case = _case(request, pk)
-    try:
-        doc = selectors.document_get(actor=request.user, case=case, document_id=document_id)
-    except NotFound:
-        raise Http404 from None
-    response = StreamingHttpResponse(selectors.document_open(actor=request.user, doc=doc),
-                                     content_type="application/octet-stream")
-    response["Content-Length"] = str(doc.size)
-    response["Content-Disposition"] = f'attachment; filename="{doc.pk}"'
-    # The access decorators are typed for HttpResponse; Django serves a streamed one alike.
-    return cast("HttpResponse", response)

@@ -4,7 +4,7 @@ by its code name."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, cast
+from typing import ClassVar
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -30,11 +30,7 @@ SHELTER_TRANSITIONS: dict[ShelterStatus, tuple[ShelterStatus, ...]] = {
 
 
 class ShelterQuerySet(models.QuerySet["Shelter"]):
-    def visible_to(self, user: Any) -> ShelterQuerySet:
-        from haven.access import policy
-        from haven.access.permissions import Perm
-
-        return cast("ShelterQuerySet", policy.org_scoped(user, Perm.SHELTER_READ, self))
+    """Shelters; ``policy.org_scoped(user, Perm.SHELTER_READ, qs)`` decides who sees which."""
 
 
 class Shelter(BaseModel):

@@ -18,7 +18,7 @@ from haven.access.permissions import Perm
 from haven.accounts.decorators import reauth_required
 from haven.cases import selectors as case_selectors
 from haven.cases.forms import set_choices
-from haven.cases.views import _case, _render_detail, _to_case
+from haven.cases.views import case_or_404, render_detail, to_case
 from haven.core.errors import HavenError, NotFound
 from haven.core.forms import apply_error
 from haven.housing import selectors, services
@@ -113,7 +113,7 @@ def shelter_reveal(request: HttpRequest, pk: UUID) -> HttpResponse:
 @requires(Perm.PLACEMENT_MANAGE)
 @require_POST
 def placement_add(request: HttpRequest, pk: UUID) -> HttpResponse:
-    case = _case(request, pk)
+    case = case_or_404(request, pk)
     members = [(str(m.person_id), m) for m in case_selectors.case_members(actor=request.user,
                                                                           case=case)]
     shelters = selectors.placeable_shelters(actor=request.user)
@@ -132,14 +132,14 @@ def placement_add(request: HttpRequest, pk: UUID) -> HttpResponse:
         else:
             messages.success(request, ngettext("%(n)d placement planned.", "%(n)d placements planned.",
                                                len(placed)) % {"n": len(placed)})
-            return _to_case(case.pk, "housing")
-    return _render_detail(request, case, status=400, placement_form=form)
+            return to_case(case.pk, "housing")
+    return render_detail(request, case, status=400, placement_form=form)
 
 
 @requires(Perm.PLACEMENT_MANAGE)
 @require_POST
 def placement_transition(request: HttpRequest, pk: UUID, placement_id: UUID) -> HttpResponse:
-    case = _case(request, pk)
+    case = case_or_404(request, pk)
     try:
         placement = selectors.placement_get(actor=request.user, case=case,
                                             placement_id=placement_id)
@@ -153,4 +153,4 @@ def placement_transition(request: HttpRequest, pk: UUID, placement_id: UUID) -> 
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Placement updated."))
-    return _to_case(case.pk, "housing")
+    return to_case(case.pk, "housing")

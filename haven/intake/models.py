@@ -7,8 +7,6 @@ needs while the server is sealed: status, coarse urgency, and times.
 
 from __future__ import annotations
 
-from typing import Any, cast
-
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -97,12 +95,6 @@ class RequestGroup(BaseModel):
 
 
 class RequestQuerySet(models.QuerySet["Request"]):
-    def visible_to(self, user: Any) -> RequestQuerySet:
-        """The requests the user may see (``policy.requests_visible_to`` decides)."""
-        from haven.access import policy
-
-        return cast("RequestQuerySet", policy.requests_visible_to(user, self))
-
     def inbox_order(self) -> RequestQuerySet:
         """Most urgent first, newest first within an urgency."""
         return self.order_by("urgency_rank", "-created_at")

@@ -19,6 +19,7 @@ from nacl.public import PrivateKey
 from haven.access import policy
 from haven.access.permissions import Perm
 from haven.audit.services import record
+from haven.cases.models import Case, Member
 from haven.core.errors import NotFound
 from haven.intake.models import (
     OPEN_STATUSES,
@@ -30,6 +31,8 @@ from haven.intake.models import (
     Status,
 )
 from haven.keyring import intake_crypto
+from haven.people.models import Person
+from haven.people.selectors import person_search
 
 
 def intake_key_current() -> IntakeKey | None:
@@ -46,7 +49,7 @@ def request_list(*, user: Any, status: str = "") -> Any:
     """The inbox, most urgent then newest first. By default: open requests that are not in a
     group of alike requests (``group_list`` shows those, one row a group), and accepted ones
     whose person wrote again and waits for an answer."""
-    qs = Request.objects.visible_to(user)
+    qs = policy.requests_visible_to(user, Request.objects.all())
     if status == "all":
         pass
     elif status in Status.values:
@@ -60,7 +63,7 @@ def request_list(*, user: Any, status: str = "") -> Any:
 def request_get(*, user: Any, pk: UUID | str) -> Request:
     """One request the user may see; any other answers exactly like a missing one."""
     try:
-        return Request.objects.visible_to(user).select_related("intake_key", "case").get(pk=pk)
+        return policy.requests_visible_to(user, Request.objects.all()).select_related("intake_key", "case").get(pk=pk)
     except (Request.DoesNotExist, ValueError):
         raise NotFound("Not found.") from None
 
@@ -100,11 +103,9 @@ def waiting_on_my_cases(*, actor: Any, limit: int = 10) -> Waiting:
     """Messages waiting for an answer on requests that became cases the actor runs (a
     caseworker's assigned cases; a coordinator's whole organization): the start page's
     count, and the cases they wait on."""
-    from haven.cases.models import Case
-
     if not policy.has_perm(actor, Perm.CASE_UPDATE):
         return Waiting(0, [])
-    cases = Case.objects.visible_to(actor).open()
+    cases = policy.cases_visible_to(actor, Case.objects.all()).open()
     if not policy.has_perm(actor, Perm.CASE_SUPERVISE):
         cases = cases.filter(assigned_to=actor)
     per_case = list(_waiting(Message.objects.filter(
@@ -120,11 +121,9 @@ def waiting_requests_on_my_cases(*, actor: Any, limit: int = 15) -> list[Request
     """Conversations on the cases the actor runs (as ``waiting_on_my_cases``) in which the
     person wrote last, the most recent first: what the start page's "Needs action now" list
     shows a caseworker, who has no inbox."""
-    from haven.cases.models import Case
-
     if not policy.has_perm(actor, Perm.CASE_UPDATE):
         return []
-    cases = Case.objects.visible_to(actor).open()
+    cases = policy.cases_visible_to(actor, Case.objects.all()).open()
     if not policy.has_perm(actor, Perm.CASE_SUPERVISE):
         cases = cases.filter(assigned_to=actor)
     return list(Request.objects.filter(status=Status.ACCEPTED, awaiting_staff=True,
@@ -140,7 +139,7 @@ def group_list(*, user: Any) -> Any:
     its first and last arrival."""
     open_members = Q(requests__status__in=OPEN_STATUSES)
     return (RequestGroup.objects.filter(organization_id=user.organization_id)
-            .filter(pk__in=Request.objects.visible_to(user)
+            .filter(pk__in=policy.requests_visible_to(user, Request.objects.all())
                     .filter(status__in=OPEN_STATUSES, group__isnull=False).values("group"))
             .annotate(size=Count("requests", filter=open_members),
                       urgency_rank=Min("requests__urgency_rank", filter=open_members),
@@ -161,7 +160,7 @@ def group_get(*, user: Any, pk: UUID | str) -> RequestGroup:
 
 def group_members(*, user: Any, group: RequestGroup) -> Any:
     """The group's open requests, oldest first (the order they arrived in)."""
-    return (Request.objects.visible_to(user).filter(group=group, status__in=OPEN_STATUSES)
+    return (policy.requests_visible_to(user, Request.objects.all()).filter(group=group, status__in=OPEN_STATUSES)
             .select_related("intake_key").order_by("created_at"))
 
 
@@ -179,10 +178,8 @@ def phone_in(contact: str) -> str:
 
 def visible_case(*, actor: Any, pk: UUID | str) -> Any:
     """An open case the actor may see, or None (what a proposed link may point at)."""
-    from haven.cases.models import Case
-
     try:
-        return Case.objects.visible_to(actor).open().filter(pk=pk).first()
+        return policy.cases_visible_to(actor, Case.objects.all()).open().filter(pk=pk).first()
     except ValueError:
         return None
 
@@ -200,10 +197,6 @@ def likely_existing(*, actor: Any, legal_name: str = "", phone: str = "", limit:
     or this phone number in the blind index (``people.selectors.person_search``). A fuzzy
     matcher comes later; this finds the plain retyped duplicate. Only cases visible to the
     actor are named: a search says nothing about people the actor may not see."""
-    from haven.cases.models import Case, Member
-    from haven.people.models import Person
-    from haven.people.selectors import person_search
-
     found: list[Match] = []
     seen: set[Any] = set()
     for by, query in (("phone", phone), ("name", legal_name)):
@@ -216,8 +209,8 @@ def likely_existing(*, actor: Any, legal_name: str = "", phone: str = "", limit:
             continue
         queries = search.queries()
         ids = (queries[-1] if by == "phone" else queries[0])
-        people = Person.objects.visible_to(actor).filter(pk__in=ids).values("pk")
-        cases = (Case.objects.visible_to(actor).open()
+        people = policy.people_visible_to(actor, Person.objects.all()).filter(pk__in=ids).values("pk")
+        cases = (policy.cases_visible_to(actor, Case.objects.all()).open()
                  .filter(pk__in=Member.objects.filter(person__in=people).values("case"))
                  .order_by("-created_at")[:limit])
         for case in cases:

@@ -19,6 +19,7 @@ from haven.access import policy
 from haven.access.decorators import requires
 from haven.access.permissions import Perm
 from haven.accounts.decorators import reauth_required
+from haven.cases.models import Case
 from haven.core.errors import HavenError, NotFound, Sealed
 from haven.core.pagination import paginate
 from haven.intake import selectors, services
@@ -253,9 +254,7 @@ def ungroup(request: HttpRequest, pk: UUID) -> HttpResponse:
 
 
 def _case_request(request: HttpRequest, case_id: UUID) -> Request:
-    from haven.cases.models import Case
-
-    case = Case.objects.visible_to(request.user).filter(pk=case_id).first()
+    case = policy.cases_visible_to(request.user, Case.objects.all()).filter(pk=case_id).first()
     req = selectors.case_request(actor=request.user, case=case) if case is not None else None
     if req is None:
         raise Http404

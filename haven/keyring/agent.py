@@ -19,20 +19,18 @@ cached key: a memory read instead of a round trip. The page holds 0 — "use no 
 — while sealed and while an erase is in progress; the agent rewrites it before it answers
 the operation that changed it, and zeroes and removes it when it exits.
 
-This module imports nothing from Django; workers talk to it through
-``haven.keyring.client``. Tests may run a ``KeyAgent`` in-process through the same
+This module imports nothing from Django, and no Django worker imports it: workers talk to it
+through ``haven.keyring.client``, and the two share only ``haven.keyring.protocol``. Tests may run a ``KeyAgent`` in-process through the same
 request/response interface (``LocalTransport``); the socket path is tested end to end too.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import ctypes
 import ctypes.util
 import fcntl
-import json
 import mmap
 import os
 import resource
@@ -54,6 +52,14 @@ from shamir_mnemonic.share import Share
 from shamir_mnemonic.utils import MnemonicError
 
 from haven.keyring import crypto
+from haven.keyring.protocol import (
+    GENERATION,
+    GENERATION_FILE,
+    b64d,
+    b64e,
+    recv_message,
+    send_message,
+)
 
 VERIFIER_PLAINTEXT = b"haven keyring verifier v1"
 PENDING_SHARES_TTL = 15 * 60  # seconds a half-finished unseal is kept before it is forgotten
@@ -61,10 +67,6 @@ SEALED_IDLE_EXIT = 30 * 60  # a sealed agent with no shares pending exits after 
 # An erase whose transaction never reported back (rolled back, or its worker died) stops
 # blocking worker caches after this long. Longer than any erase transaction should take.
 SHRED_PENDING_TTL = 10 * 60
-MAX_MESSAGE = 64 * 1024 * 1024
-GENERATION_FILE = "keyring.gen"  # next to the socket
-_LEN = struct.Struct(">I")
-GENERATION = struct.Struct("<Q")  # one aligned 8-byte word: written and read in one piece
 
 
 class AgentError(Exception):
@@ -74,14 +76,6 @@ class AgentError(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-def b64e(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def b64d(text: str) -> bytes:
-    return base64.b64decode(text.encode("ascii"), validate=True)
 
 
 def verifier_aad(keyset_id: str) -> bytes:
@@ -423,31 +417,6 @@ class KeyAgent:
 
 
 # --- the socket server ----------------------------------------------------------------------
-
-
-def send_message(sock: socket.socket, payload: dict[str, Any]) -> None:
-    body = json.dumps(payload, separators=(",", ":")).encode()
-    sock.sendall(_LEN.pack(len(body)) + body)
-
-
-def recv_exact(sock: socket.socket, size: int) -> bytes:
-    chunks = bytearray()
-    while len(chunks) < size:
-        chunk = sock.recv(size - len(chunks))
-        if not chunk:
-            raise ConnectionError("connection closed mid-message")
-        chunks += chunk
-    return bytes(chunks)
-
-
-def recv_message(sock: socket.socket) -> dict[str, Any]:
-    (size,) = _LEN.unpack(recv_exact(sock, _LEN.size))
-    if size > MAX_MESSAGE:
-        raise ConnectionError("message too large")
-    value = json.loads(recv_exact(sock, size))
-    if not isinstance(value, dict):
-        raise ConnectionError("message is not an object")
-    return value
 
 
 def peer_uid(sock: socket.socket) -> int:

@@ -8,7 +8,7 @@ connection, finds no socket and answers ``Sealed``. Everything else (shares, sea
 gets a connection of its own, so a lost reply is never retried.
 
 ``generation()`` reads the agent's published cache generation from the page it shares next
-to its socket (``agent.GenerationPage``): a memory read, so a worker can check it before
+to its socket (``agent.GenerationPage``, format in ``protocol``): a memory read, so a worker can check it before
 every use of a cached data key without a round trip.
 
 Tests may swap in ``LocalTransport``, which runs a ``KeyAgent`` in this process through
@@ -28,18 +28,15 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 
 from haven.core.errors import HavenError, Sealed
-from haven.keyring.agent import (
-    GENERATION,
-    GENERATION_FILE,
-    KeyAgent,
-    recv_message,
-    send_message,
-)
+from haven.keyring.protocol import GENERATION, GENERATION_FILE, recv_message, send_message
+
+if TYPE_CHECKING:
+    from haven.keyring.agent import KeyAgent
 
 SEALED_MESSAGE = (
     "The server is sealed: no key is in memory. A coordinator must unseal it with the key "
@@ -200,7 +197,13 @@ class LocalTransport:
     """An in-process agent, for unit tests and for short-lived commands (``keys init``)."""
 
     def __init__(self, agent: KeyAgent | None = None) -> None:
-        self.agent = agent or KeyAgent()
+        if agent is None:
+            # Only short-lived commands and tests hold an agent in their own process; a serving
+            # worker never loads the module of the process that holds the master key.
+            from haven.keyring.agent import KeyAgent  # noqa: PLC0415
+
+            agent = KeyAgent()
+        self.agent = agent
 
     def call(self, request: dict[str, Any]) -> dict[str, Any]:
         if self.agent.sealed_event.is_set():

@@ -14,11 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
-from django.core.signals import setting_changed
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
-from django.dispatch import receiver
 
 from haven.core.errors import HavenError
 from haven.keyring import crypto, keys
@@ -61,27 +58,6 @@ def _cipher(instance: models.Model) -> tuple[crypto.AeadKey, bytes]:
             f"haven/field/v1|{instance._meta.label_lower}|{pk}|".encode())
     d[CIPHER_ATTR] = held
     return held[3], held[4]
-
-
-_bench_plaintext: bool | None = None
-
-
-def bench_plaintext() -> bool:
-    """Benchmark-only switch (bench/bench_keyring.py) to measure the cost of encryption.
-
-    Read once and kept (asked for on every field read); tests and the benchmark change it with
-    ``override_settings``, which sends ``setting_changed``."""
-    global _bench_plaintext  # noqa: PLW0603 - a memo of one setting, reset by the signal below
-    if _bench_plaintext is None:
-        _bench_plaintext = bool(getattr(settings, "HAVEN_BENCH_PLAINTEXT_FIELDS", False))
-    return _bench_plaintext
-
-
-@receiver(setting_changed)
-def _setting_changed(*, setting: str, **_kwargs: Any) -> None:
-    global _bench_plaintext  # noqa: PLW0603 - see bench_plaintext
-    if setting == "HAVEN_BENCH_PLAINTEXT_FIELDS":
-        _bench_plaintext = None
 
 
 def _plain(instance: models.Model) -> dict[str, str]:
@@ -137,8 +113,6 @@ class EncryptedTextField(_BinaryField):
     def decrypt(self, instance: models.Model, raw: bytes) -> str:
         if not raw:
             return ""
-        if bench_plaintext():
-            return raw.decode()
         aead, row_aad = _cipher(instance)
         try:
             return aead.open(raw, row_aad + self.aad_name).decode()
@@ -153,9 +127,7 @@ class EncryptedTextField(_BinaryField):
     def pre_save(self, model_instance: models.Model, add: bool) -> Any:
         if model_instance.__dict__.get(f"{self.attname}__dirty"):
             value = _plain(model_instance)[self.attname]
-            if bench_plaintext():
-                sealed = value.encode()
-            elif value == "":
+            if value == "":
                 sealed = b""
             else:
                 keys.refresh(model_instance)  # never write with a key from the worker cache

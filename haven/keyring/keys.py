@@ -28,8 +28,8 @@ from django.db.models import Model
 
 from haven.core.errors import HavenError, NotFound, Sealed
 from haven.keyring import client, crypto
-from haven.keyring.agent import b64d, b64e
 from haven.keyring.models import DataKey, Kek, KeySet, KeySetState
+from haven.keyring.protocol import b64d, b64e
 
 DK_ATTR = "_haven_data_key"
 AEAD_ATTR = "_haven_aead"
@@ -384,6 +384,13 @@ def aead_for(instance: Model) -> crypto.AeadKey:
     return held[1]
 
 
+def data_keys_fresh(owners: Sequence[Owner]) -> dict[Owner, Unwrapped]:
+    """Data keys of ``owners``, read from the database and unwrapped by the agent now, never
+    taken from the worker cache: for bulk writers that must not use a key of a rolled-back run.
+    An owner whose key was destroyed is missing from the answer."""
+    return _keys_for(owners, cached=False)[0]
+
+
 def prefetch(instances: Iterable[Model]) -> None:
     """Give many instances their data keys for reading, with one agent round trip at most.
 
@@ -392,10 +399,6 @@ def prefetch(instances: Iterable[Model]) -> None:
     for those that are not), never 50 calls. Instances whose key was destroyed are left
     without a key (reading them raises).
     """
-    from haven.keyring.fields import bench_plaintext
-
-    if bench_plaintext():
-        return
     pending: dict[Owner, list[Model]] = {}
     for instance in instances:
         if instance.__dict__.get(DK_ATTR) is None:
@@ -413,12 +416,8 @@ def prefetch(instances: Iterable[Model]) -> None:
 def readable(instances: Iterable[Model]) -> list[Model]:
     """``prefetch`` the instances' keys, then those of them whose fields can be read: an
     instance whose key was destroyed (its owner is being erased) is left out."""
-    from haven.keyring.fields import bench_plaintext
-
     instances = list(instances)
     prefetch(instances)
-    if bench_plaintext():
-        return instances
     return [i for i in instances if i.__dict__.get(DK_ATTR) is not None]
 
 

@@ -25,8 +25,8 @@ from haven.access.permissions import Perm
 from haven.audit.services import record
 from haven.core.errors import Conflict, HavenError, Sealed, ValidationFailed
 from haven.keyring import client, keys
-from haven.keyring.agent import b64d, b64e
 from haven.keyring.models import DataKey, Kek, KeySet, KeySetState, UnsealLockout
+from haven.keyring.protocol import b64d, b64e
 
 REWRAP_BATCH = 200
 SHARE_REFUSALS = {"invalid_share", "foreign_share", "duplicate_share", "wrong_shares"}

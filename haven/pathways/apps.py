@@ -34,7 +34,8 @@ def _load_reference_data(sender: AppConfig, plan: Any = None, using: str = "defa
                   and not backwards for migration, backwards in plan)
     if not created:
         return
-    from haven.pathways import loader
+    # An AppConfig module is imported before the models exist; the loader needs them.
+    from haven.pathways import loader  # noqa: PLC0415
 
     try:
         loader.load_reference_data(loader.DEFAULT_PATH, actor=None, using=using)

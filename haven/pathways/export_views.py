@@ -1,4 +1,4 @@
-"""CSV exports of the applications and the outcome figures (``haven.core.exports``).
+"""CSV exports of the applications and the outcome figures (``haven.audit.exports``).
 
 Applications come from ``selectors.application_list`` (the policy's object rule: the
 applications of the cases the user may see), with the columns the application page shows
@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET
 
 from haven.access.decorators import requires
 from haven.access.permissions import Perm
-from haven.core.exports import Column, capped, csv_response
+from haven.audit.exports import Column, capped, csv_response
 from haven.pathways import forms as pw_forms
 from haven.pathways import selectors
 from haven.pathways.models import ApplicationStatus, Country

@@ -15,7 +15,7 @@ partner. Status values change only through ``haven.pathways.services``.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Self, TypeVar, cast
+from typing import Any, ClassVar, TypeVar
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -73,12 +73,7 @@ class Country(BaseModel):
 
 
 class PathwayQuerySet(models.QuerySet["Pathway"]):
-    def visible_to(self, user: Any) -> PathwayQuerySet:
-        """Reference data is public knowledge: every role with ``pathway:read`` sees it all."""
-        from haven.access import policy
-        from haven.access.permissions import Perm
-
-        return self if policy.has_perm(user, Perm.PATHWAY_READ) else self.none()
+    """Pathways; ``policy.pathways_visible_to`` decides who sees them."""
 
 
 class Pathway(BaseModel):
@@ -204,19 +199,11 @@ class Decision(models.TextChoices):
 
 
 class CaseRecordQuerySet(models.QuerySet[_M]):
-    """Records of a case (applications, travels, dossier exports): visible when the case is."""
-
-    read_perm: ClassVar[str] = ""
-
-    def visible_to(self, user: Any) -> Self:
-        from haven.access import policy
-        from haven.access.permissions import Perm
-
-        return cast("Self", policy.case_records_visible_to(user, Perm(self.read_perm), self))
-
+    """Records of a case (applications, travels, dossier exports): visible when the case is
+    (``policy.case_records_visible_to``)."""
 
 class ApplicationQuerySet(CaseRecordQuerySet["Application"]):
-    read_perm = "application:read"
+    """See ``CaseRecordQuerySet``."""
 
 
 class Application(BaseModel):
@@ -384,7 +371,7 @@ TRAVELLED: tuple[TravelStatus, ...] = (TS.IN_TRANSIT, TS.DETAINED, TS.ARRIVED)
 
 
 class TravelQuerySet(CaseRecordQuerySet["Travel"]):
-    read_perm = "travel:read"
+    """See ``CaseRecordQuerySet``."""
 
 
 class Travel(BaseModel):
@@ -560,7 +547,7 @@ DOSSIER_FIELDS: dict[str, Any] = {
 
 
 class DossierExportQuerySet(CaseRecordQuerySet["DossierExport"]):
-    read_perm = "dossier:request"
+    """See ``CaseRecordQuerySet``."""
 
 
 class DossierExport(BaseModel):

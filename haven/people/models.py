@@ -3,7 +3,7 @@ through ``PersonIndex`` blind-index rows, never through the values."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, cast
+from typing import ClassVar
 
 from django.db import models
 
@@ -13,11 +13,7 @@ from haven.keyring.fields import EncryptedTextField
 
 
 class PersonQuerySet(models.QuerySet["Person"]):
-    def visible_to(self, user: Any) -> PersonQuerySet:
-        """The people the user may see (``policy.people_visible_to`` decides)."""
-        from haven.access import policy
-
-        return cast("PersonQuerySet", policy.people_visible_to(user, self))
+    """People; ``policy.people_visible_to`` decides who sees which."""
 
 
 class Person(BaseModel):

@@ -11,9 +11,11 @@ from django.utils.translation import gettext as _
 from haven.access import policy
 from haven.access.permissions import Perm
 from haven.audit.services import record
+from haven.cases.models import Document, Member, Task
 from haven.core.errors import ValidationFailed
 from haven.keyring import files, keys, normalize
 from haven.keyring import services as keyring_services
+from haven.pathways.models import Application, Travel
 from haven.people import name_index
 from haven.people.models import IndexKind, Person, PersonFile, PersonIndex
 
@@ -171,9 +173,6 @@ def _erase_case_records(person: Person) -> tuple[list[Any], dict[str, int]]:
     reference, the refusal reasons; the stages and dates stay for the outcome figures).
     Memberships, profiles, placements, applicant rows and their checklist ticks go with the
     person (cascade). Returns the stored files to remove after commit, and the counts."""
-    from haven.cases.models import Document, Member, Task
-    from haven.pathways.models import Application, Travel
-
     members = list(Member.objects.filter(person=person).values_list("pk", flat=True))
     documents = Document.objects.filter(person=person)
     document_ids = list(documents.values_list("pk", flat=True))

@@ -12,7 +12,7 @@ may see, every list with every filter and search term, every write with bodies a
 markers. A marker the user may not see in any answer, body or header, fails the test; so does
 a write that changes a hidden record.
 
-What each role may see of each case is written here from DESIGN.md's table, not computed
+What each role may see of each case is written here from the table in docs/architecture.md ("Who uses it"), not computed
 from ``haven.access.policy``: the crawl is an independent witness of the policy.
 """
 
@@ -332,7 +332,7 @@ class World:
         ]
 
 
-# --- who may see what (DESIGN.md "Who uses it"; docs/cases.md "Who sees what") -------------------
+# --- who may see what (docs/architecture.md "Who uses it"; docs/cases.md "Who sees what") -------------------
 
 # viewer → bundle → view ("full", "opener", "referral", "auditor", "inbox"); a bundle not
 # named is hidden from the viewer entirely.

@@ -23,8 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from haven.access.decorators import Access
 from haven.access.permissions import Perm
-from haven.access.policy import ROLE_PERMISSIONS
-from haven.access.roles import Role
+from haven.access.roles import ROLE_PERMISSIONS, Role
 from haven.accounts import services
 from haven.accounts.models import ApiToken, User
 from haven.audit.models import AuditEvent

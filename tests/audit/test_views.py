@@ -210,7 +210,7 @@ def test_filter_form_offers_staff_names_and_action_labels(auditor_client: Client
 def test_a_long_log_is_not_counted_to_the_end(
     auditor_client: Client, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from haven.audit import views
+    from haven.auditlog import views
 
     monkeypatch.setattr(views, "COUNT_CAP", 60)
     for i in range(130):

@@ -38,7 +38,7 @@ def haven_env(data_dir: Path, database_url: str | None = None) -> dict[str, str]
     unless a database is named for it.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HAVEN_", "DATABASE_URL"))}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
+    env["DJANGO_SETTINGS_MODULE"] = "haven.settings_demo"  # production + `haven demo`, `haven seed`
     env.update(HAVEN_DATA_DIR=str(data_dir), HAVEN_SECRET_KEY=SECRET, PYTHONUNBUFFERED="1")
     if database_url:
         env["DATABASE_URL"] = database_url

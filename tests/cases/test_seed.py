@@ -11,8 +11,8 @@ from haven.access import policy
 from haven.access.roles import Role
 from haven.accounts.models import User
 from haven.cases import selectors
-from haven.cases.management.commands import seed
 from haven.cases.models import Case, Member, Outcome, Referral, Status
+from haven.demo.management.commands import seed
 from haven.housing.models import Placement, Shelter
 from haven.people.models import Person, PersonIndex
 

@@ -22,7 +22,7 @@ from haven.accounts.models import Organization, User
 from haven.audit.models import AuditEvent
 from haven.audit.services import verify
 from haven.core.management.commands import serve
-from haven.core.management.commands.demo import demo_password
+from haven.demo.management.commands.demo import demo_password
 from tests.browser.support import (
     free_port,
     haven_command,

@@ -17,6 +17,7 @@ from haven.intake import flood, services
 from haven.intake.budget import Refusal
 from haven.intake.group_commit import GroupCommit, NotStored, writer_turn
 from haven.intake.models import IntakeKey, Request
+from haven.intake.services import submit as submit_module
 from haven.intake.services.submit import ROW_OVERHEAD
 from tests.intake.conftest import submit
 
@@ -182,7 +183,7 @@ def _committed(pk: Any) -> bool:
 def test_concurrent_submissions_are_each_durable_and_audited_before_they_are_answered(
         plain_key: IntakeKey, monkeypatch: pytest.MonkeyPatch) -> None:
     batches: list[int] = []
-    real_write = services._submissions._write
+    real_write = submit_module._submissions._write
     gate = threading.Event()
 
     def observed(items: Sequence[Any]) -> Any:
@@ -191,7 +192,7 @@ def test_concurrent_submissions_are_each_durable_and_audited_before_they_are_ans
             gate.wait(5)  # hold the first batch so the others queue behind it
         return real_write(items)
 
-    monkeypatch.setattr(services._submissions, "_write", observed)
+    monkeypatch.setattr(submit_module._submissions, "_write", observed)
     answered: dict[int, services.Submitted] = {}
 
     def one(n: int) -> None:
@@ -203,7 +204,7 @@ def test_concurrent_submissions_are_each_durable_and_audited_before_they_are_ans
 
     def release_when_queued() -> None:
         deadline = time.monotonic() + 5
-        while len(services._submissions._queue) < 9 and time.monotonic() < deadline:
+        while len(submit_module._submissions._queue) < 9 and time.monotonic() < deadline:
             time.sleep(0.005)
         gate.set()
 
@@ -247,7 +248,7 @@ def _pending(key: IntakeKey, *, lineage: bytes | None = None, seq: int | None = 
                   urgency="now", urgency_rank=0, lookup_tag=secrets.token_bytes(32),
                   kdf_log2_n=10, reply_public_key=b"k" * 32, payload=b"p" * 1000,
                   lineage_tag=lineage, form_tag=form)
-    return services._Pending(request=req, request_id="", seq=seq)
+    return submit_module._Pending(request=req, request_id="", seq=seq)
 
 
 @pytest.mark.django_db
@@ -257,7 +258,7 @@ def test_the_room_on_disk_holds_inside_one_batch(plain_key: IntakeKey,
     per_request = 1000 + ROW_OVERHEAD
     monkeypatch.setattr(flood, "room", lambda: 2 * per_request + 10)
     with transaction.atomic():
-        outcomes = services._store_submissions([_pending(plain_key) for _ in range(4)])
+        outcomes = submit_module._store_submissions([_pending(plain_key) for _ in range(4)])
     assert [isinstance(o, Request) for o in outcomes] == [True, True, False, False]
     assert outcomes[2:] == [Refusal.FULL, Refusal.FULL]
     assert Request.objects.count() == 3
@@ -274,7 +275,7 @@ def test_one_session_gets_one_request_per_token_sequence_inside_one_batch(
     batch += [_pending(plain_key, lineage=secrets.token_bytes(16), seq=0, form=spent_form),
               _pending(plain_key, lineage=secrets.token_bytes(16), seq=0, form=spent_form)]
     with transaction.atomic():
-        outcomes = services._store_submissions(batch)
+        outcomes = submit_module._store_submissions(batch)
     assert [o if isinstance(o, Refusal) else "stored" for o in outcomes] == [
         "stored", Refusal.USED, Refusal.USED, "stored", Refusal.USED]
     assert Request.objects.filter(lineage_tag=lineage).count() == 1

@@ -16,10 +16,11 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import connection
 
-from haven.keyring import backup, backup_pg, client, crypto, keys, services
-from haven.keyring.agent import b64d, b64e
+from haven.keyring import backup, client, crypto, keys, services
+from haven.keyring.backup import postgresql as backup_pg
 from haven.keyring.fields import field_aad
 from haven.keyring.models import DataKey
+from haven.keyring.protocol import b64d, b64e
 from haven.people import services as people
 from haven.people.models import Person
 

@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import ast
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import override_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from haven.keyring import crypto, keys
+from haven.keyring import crypto, fields, keys
 from haven.keyring.fields import TamperedCiphertext
 from haven.people import services
 from haven.people.models import Person
@@ -27,6 +30,44 @@ def test_values_are_stored_only_as_ciphertext(unsealed: list[str], coordinator: 
     assert again.legal_name == "Магомед Хасанов"
     assert again.phone == "+7 928 000 11 22"
     assert again.other_names == ""
+
+
+# Settings that once switched encryption off (a benchmark switch) or that change how keys are
+# held: none of them, alone or together, may make the field store its plaintext.
+_SETTINGS_TRIED = [
+    {"HAVEN_BENCH_PLAINTEXT_FIELDS": True},
+    {"DEBUG": True},
+    {"HAVEN_KEY_CACHE_SECONDS": 0},
+    {"HAVEN_KEY_CACHE_SIZE": 0},
+    {"HAVEN_BENCH_PLAINTEXT_FIELDS": True, "DEBUG": True, "HAVEN_KEY_CACHE_SECONDS": 0},
+]
+
+
+@pytest.mark.parametrize("overrides", _SETTINGS_TRIED)
+def test_no_setting_makes_the_field_store_plaintext(unsealed: list[str], coordinator: Any,
+                                                    overrides: dict[str, Any]) -> None:
+    with override_settings(**overrides):
+        person = services.person_create(actor=coordinator, legal_name="Магомед Хасанов")
+        person.other_names = "Маго"
+        person.save()
+        raw = Person.objects.filter(pk=person.pk).values_list("legal_name", "other_names").get()
+        for blob, plain in zip(raw, ["Магомед Хасанов", "Маго"], strict=True):
+            assert bytes(blob)[:1] == crypto.AEAD_VERSION
+            assert plain.encode() not in bytes(blob)
+        assert _fresh(person).legal_name == "Магомед Хасанов"
+
+
+def test_field_code_reads_no_setting() -> None:
+    """The seal and open paths take no configuration at all: no module of the field's write
+    path reads a setting named for plaintext or benchmarks, and the field module reads none."""
+    keyring = Path(fields.__file__).parent
+    tree = ast.parse(Path(fields.__file__).read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert "django.conf" not in imported
+    for module in keyring.rglob("*.py"):
+        text = module.read_text()
+        assert "PLAINTEXT_FIELDS" not in text, module
+        assert "bench" not in text.lower(), module
 
 
 def test_tampered_ciphertext_refused(unsealed: list[str], coordinator: Any) -> None:

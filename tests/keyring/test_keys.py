@@ -322,19 +322,6 @@ def test_same_key_unwrapped_twice_is_kept_once(two: list[Person]) -> None:
     assert keys.cache.get([owner], generation)[owner][0] == key
 
 
-def test_benchmark_switch_follows_settings(two: list[Person], settings: Any) -> None:
-    from haven.keyring.fields import bench_plaintext
-
-    assert not bench_plaintext()
-    settings.HAVEN_BENCH_PLAINTEXT_FIELDS = True
-    assert bench_plaintext()
-    fresh = _fresh()
-    keys.prefetch(fresh)
-    assert keys.DK_ATTR not in fresh[0].__dict__
-    settings.HAVEN_BENCH_PLAINTEXT_FIELDS = False
-    assert not bench_plaintext()
-
-
 def test_shred_only_inside_a_transaction_and_not_during_rotation(two: list[Person]) -> None:
     from haven.keyring.models import KeySet, KeySetState
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from haven.audit.models import AuditEvent
-from haven.cases import selectors as case_selectors
+from haven.cases import document_selectors
 from haven.cases import services as case_services
 from haven.cases.models import Case, DocType, Member
 from haven.core.errors import Forbidden, NotFound, ValidationFailed
@@ -124,4 +124,4 @@ def test_tickets_are_listed_only_to_those_who_follow_journeys(
 
 
 def case_selectors_visible(actor: Any, case: Case) -> list[Any]:
-    return [d.pk for d in case_selectors.documents_visible(actor, case)]
+    return [d.pk for d in document_selectors.documents_visible(actor, case)]

@@ -126,9 +126,9 @@ def test_object_rules_follow_the_case(reference: dict[str, Pathway], assigned: C
         assert policy.has_perm(coordinator, perm, obj)
         assert not policy.has_perm(other_caseworker, perm, obj)
         assert not policy.has_perm(outsider, perm, obj)
-    assert list(DossierExport.objects.visible_to(caseworker)) == [export]
-    assert not DossierExport.objects.visible_to(other_caseworker).exists()
-    assert list(Travel.objects.visible_to(coordinator)) == [travel]
+    assert list(policy.case_records_visible_to(caseworker, Perm.DOSSIER_REQUEST, DossierExport.objects.all())) == [export]
+    assert not policy.case_records_visible_to(other_caseworker, Perm.DOSSIER_REQUEST, DossierExport.objects.all()).exists()
+    assert list(policy.case_records_visible_to(coordinator, Perm.TRAVEL_READ, Travel.objects.all())) == [travel]
 
 
 def test_auditor_gets_figures_and_reference_data_only() -> None:

@@ -14,7 +14,8 @@ from django.db.models import Count
 from haven.audit import services as audit
 from haven.audit.models import AuditEvent
 from haven.cases.models import Task, TaskStatus
-from haven.pathways import seeding, selectors
+from haven.demo import seeding
+from haven.pathways import selectors
 from haven.pathways.models import (
     APPLICATION_TRANSITIONS,
     FINAL,

@@ -29,11 +29,9 @@ from haven.cases.models import (
     RiskLevel,
     Status,
     allowed_targets,
-    new_case_number,
-    parse_partial_date,
-    triage_score,
 )
-from haven.cases.services._common import check_version, choice, share_key, staff_member, text
+from haven.cases.rules import new_case_number, parse_partial_date, triage_score
+from haven.cases.services.common import check_version, choice, share_key, staff_member, text
 from haven.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from haven.keyring import keys
 from haven.people import services as people_services

@@ -31,7 +31,7 @@ from haven.cases.models import (
     TaskStatus,
     Visibility,
 )
-from haven.cases.services._common import (
+from haven.cases.services.common import (
     KEEP,
     Keep,
     choice,

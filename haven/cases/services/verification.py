@@ -15,7 +15,7 @@ from haven.access.permissions import Perm
 from haven.access.roles import Role
 from haven.audit.services import record
 from haven.cases.models import Case, Method, Outcome, Status, Verification, VerificationState
-from haven.cases.services._common import choice, share_key, staff_member, subset, text
+from haven.cases.services.common import choice, share_key, staff_member, subset, text
 from haven.core.errors import Conflict, Forbidden, ValidationFailed
 
 MAX_NARRATIVE = 20000

@@ -61,7 +61,7 @@ def requests_screen(*, actor: Any) -> Screened:
     counts. If someone else screened the same requests meanwhile, nothing is written.
     """
     policy.require(actor, Perm.REQUEST_READ)
-    new = Request.objects.visible_to(actor).filter(status=Status.NEW)
+    new = policy.requests_visible_to(actor, Request.objects.all()).filter(status=Status.NEW)
     fresh = list(new.filter(screened_at__isnull=True).select_related("intake_key")
                  .order_by("created_at")[:SCREEN_BATCH])
     if not fresh:

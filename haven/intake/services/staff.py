@@ -19,6 +19,8 @@ from django.utils.translation import gettext as _
 from haven.access import policy
 from haven.access.permissions import Perm
 from haven.audit.services import record
+from haven.cases import services as case_services
+from haven.cases.models import Case
 from haven.core.errors import Conflict, ValidationFailed
 from haven.intake import selectors
 from haven.intake.models import (
@@ -141,9 +143,6 @@ def request_accept(*, actor: Any, request: Request, legal_name: str = "", other_
     (``Request.case``; the case page links back), so later messages reach its caseworker.
     Needs an unsealed server: the request is decrypted in memory to carry it over.
     """
-    from haven.cases import services as case_services
-    from haven.cases.models import Case
-
     policy.require(actor, Perm.REQUEST_TRIAGE, request)
     if link_case is None:
         policy.require(actor, Perm.CASE_CREATE, actor.organization)

@@ -15,7 +15,7 @@ from haven.access.permissions import Perm
 from haven.audit.services import record
 from haven.cases.models import Case, Priority, Task, TaskOrigin, TaskStatus
 from haven.cases.services import task_create, task_transition, task_update
-from haven.cases.services._common import KEEP, Keep, check_version, share_key, text
+from haven.cases.services.common import KEEP, Keep, check_version, share_key, text
 from haven.core.errors import Conflict, NotFound, ValidationFailed
 from haven.pathways.models import (
     FINAL,

@@ -15,7 +15,7 @@ from haven.access import policy
 from haven.access.permissions import Perm
 from haven.audit.services import record
 from haven.cases.models import DocType, Document
-from haven.cases.services._common import KEEP, Keep, choice, share_key, text
+from haven.cases.services.common import KEEP, Keep, choice, share_key, text
 from haven.core.errors import NotFound, ValidationFailed
 from haven.pathways.models import Booking, BookingMode, Travel
 

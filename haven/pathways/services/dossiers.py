@@ -22,7 +22,7 @@ from haven.access import policy
 from haven.access.permissions import Perm
 from haven.audit.services import record
 from haven.cases.models import PERSON_FIELDS, PROFILE_FIELDS, Document, PersonProfile
-from haven.cases.services._common import choice
+from haven.cases.services.common import choice
 from haven.core.errors import Conflict, Forbidden, ValidationFailed
 from haven.keyring import keys
 from haven.pathways import dossier
@@ -34,6 +34,7 @@ from haven.pathways.models import (
     DossierExport,
     DossierState,
 )
+from haven.pathways.selectors import application_checklist
 
 
 class ReauthenticationRequired(Forbidden):
@@ -182,8 +183,6 @@ def dossier_data(*, actor: Any, application: Application, fields: list[str], lan
                  export: DossierExport, at: datetime) -> dossier.DossierData:
     """The plain values printed in the dossier: the chosen fields of each applicant and of
     the application, the checklist's documents (present or missing), and the stamp."""
-    from haven.pathways.selectors import application_checklist
-
     case = application.case
     pathway = application.pathway
     applicants = list(application.applicants.select_related("member", "member__person")

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from haven.access import policy
 from haven.access.permissions import Perm
 from haven.audit.services import record
-from haven.cases.services._common import check_version
+from haven.cases.services.common import check_version
 from haven.core.errors import ValidationFailed
 from haven.pathways.loader import clean_pathway
 from haven.pathways.models import Country, Pathway

@@ -15,7 +15,7 @@ from haven.access.permissions import Perm
 from haven.audit.services import record
 from haven.cases.models import Case
 from haven.cases.services import task_create
-from haven.cases.services._common import KEEP, Keep, choice, share_key, text
+from haven.cases.services.common import KEEP, Keep, choice, share_key, text
 from haven.core.errors import Conflict, ValidationFailed
 from haven.pathways.models import (
     TRAVEL_TRANSITIONS,

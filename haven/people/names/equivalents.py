@@ -69,8 +69,9 @@ GROUPS: dict[str, tuple[str, ...]] = {
 
 
 def _build() -> dict[str, str]:
-    from haven.people.names.keys import careful_key, skeletons
-    from haven.people.names.normalise import normalise_tokens
+    # keys.py reads this table: importing it at the top would be a cycle.
+    from haven.people.names.keys import careful_key, skeletons  # noqa: PLC0415
+    from haven.people.names.normalise import normalise_tokens  # noqa: PLC0415
 
     table: dict[str, str] = {}
     for group, spellings in GROUPS.items():
