@@ -49,7 +49,7 @@ from haven.accounts.models import Organization, User  # noqa: E402
 from haven.keyring import services as keyring  # noqa: E402
 from haven.people import names, selectors  # noqa: E402
 from haven.people import services as people  # noqa: E402
-from haven.people.names import equivalents, keys, linkage, normalise  # noqa: E402
+from haven.people.names import keys, linkage, normalise  # noqa: E402
 
 TARGETS = {"duplicate_f1": 0.92, "recall_at_5_overall": 0.98, "recall_at_5_each_kind": 0.95,
            "recall_at_1_overall": 0.90, "false_top1_on_negatives": 0.02,
@@ -58,7 +58,7 @@ TARGETS = {"duplicate_f1": 0.92, "recall_at_5_overall": 0.98, "recall_at_5_each_
 
 def clear_caches() -> None:
     for fn in (normalise.normalise_word, keys.careful_key, keys.skeletons, keys.token_keys,
-               equivalents.table):
+               keys.equivalents_table):
         fn.cache_clear()
 
 
@@ -66,7 +66,7 @@ def key_speed(texts: list[str]) -> dict[str, float]:
     """Names per second: every name once with empty caches (the first names of a rebuild),
     and the same names again (a registry, where most words repeat)."""
     clear_caches()
-    equivalents.table()
+    keys.equivalents_table()
     started = time.perf_counter()
     for text in texts:
         names.name_keys(text)

@@ -160,7 +160,7 @@ class Case(BaseModel):
             models.Index(fields=["organization", "next_review"], name="case_review_due"),
             models.Index(fields=["opened_by"]),
             # The start page's emergencies, the most recently changed first
-            # (selectors.urgent_cases): each condition reads its own index range.
+            # (start_selectors.urgent_cases): each condition reads its own index range.
             models.Index(fields=["organization", "priority", "-updated_at"],
                          name="case_priority_recent"),
             models.Index(fields=["organization", "risk_level", "-updated_at"],
@@ -458,7 +458,7 @@ class Task(BaseModel):
                    models.Index(fields=["assignee", "due"], name="task_application_date_mine",
                                 condition=models.Q(status="open", origin="application_date")),
                    # Open emergency tasks, the newest and the most recently overdue, whoever
-                   # they are assigned to (selectors.urgent_tasks: the start page).
+                   # they are assigned to (start_selectors.urgent_tasks: the start page).
                    models.Index(fields=["priority", "status", "-created_at"],
                                 name="task_priority_recent"),
                    models.Index(fields=["priority", "status", "due"], name="task_priority_due")]

@@ -23,6 +23,7 @@ from haven.access.permissions import Perm
 from haven.auditlog import display
 from haven.auditlog import selectors as audit
 from haven.cases import selectors as cases
+from haven.cases import start_selectors
 from haven.cases.models import RiskLevel
 from haven.intake import selectors as intake
 from haven.intake.models import URGENCY_RANK, Status, Urgency
@@ -61,7 +62,7 @@ def _overdue_since(task: Any) -> datetime:
 
 def _task_items(actor: Any, today: Any) -> list[UrgentItem]:
     items = []
-    for task in cases.urgent_tasks(actor=actor, today=today):
+    for task in start_selectors.urgent_tasks(actor=actor, today=today):
         url = reverse("cases:detail", args=[task.case_id]) + "#tasks"
         overdue = task.due is not None and task.due < today
         items.append(UrgentItem(OVERDUE if overdue else TASK,
@@ -72,7 +73,7 @@ def _task_items(actor: Any, today: Any) -> list[UrgentItem]:
 
 def _case_items(actor: Any) -> list[UrgentItem]:
     return [UrgentItem(CASE, case.updated_at, reverse("cases:detail", args=[case.pk]),
-                       case=case) for case in cases.urgent_cases(actor=actor)]
+                       case=case) for case in start_selectors.urgent_cases(actor=actor)]
 
 
 def _request_items(actor: Any) -> list[UrgentItem]:
@@ -167,7 +168,7 @@ def start_page(*, actor: Any) -> StartPage:
     if page.shows_urgent:
         page.urgent = urgent_items(actor=actor)
     if works_cases:
-        page.board = cases.dashboard(actor=actor)
+        page.board = start_selectors.dashboard(actor=actor)
         if policy.has_perm(actor, Perm.APPLICATION_READ):
             page.application_dates = list(application_dates_due(actor=actor))
         if policy.has_perm(actor, Perm.DOSSIER_APPROVE):

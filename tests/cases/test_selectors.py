@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from haven.access import policy
 from haven.access.permissions import Perm
 from haven.audit.models import AuditEvent
-from haven.cases import selectors, services
+from haven.cases import selectors, services, start_selectors
 from haven.cases.models import Case, Outcome, Priority, SharedField, Status
 from tests.cases.conftest import soon, verify
 
@@ -105,14 +105,14 @@ def test_dashboard(assigned: Case, caseworker: Any, coordinator: Any) -> None:
                                 assignee=caseworker,
                                 due=timezone.localdate() - timedelta(days=2))
     Case.objects.filter(pk=assigned.pk).update(next_review=timezone.localdate())
-    board = selectors.dashboard(actor=caseworker)
+    board = start_selectors.dashboard(actor=caseworker)
     assert board.my_cases == [assigned]
     assert board.emergencies == [assigned]
-    assert selectors.urgent_cases(actor=caseworker) == [assigned]
+    assert start_selectors.urgent_cases(actor=caseworker) == [assigned]
     assert board.overdue == [task]
     assert board.overdue[0].title == "Call the consulate"
     assert board.reviews_due == [assigned]
-    assert selectors.dashboard(actor=coordinator).overdue == [task]
+    assert start_selectors.dashboard(actor=coordinator).overdue == [task]
 
 
 def test_case_view_masks_people_and_records_the_visit(assigned: Case, caseworker: Any,

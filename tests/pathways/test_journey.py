@@ -10,8 +10,8 @@ import pytest
 from django.utils import timezone
 
 from haven.audit.models import AuditEvent
-from haven.cases import selectors as case_selectors
 from haven.cases import services as case_services
+from haven.cases import start_selectors
 from haven.cases.models import Case, Member, Priority, Status, Task, TaskOrigin, TaskStatus
 from haven.core.errors import Conflict, Forbidden, NotFound
 from haven.housing import services as housing_services
@@ -146,7 +146,7 @@ def test_detention_alerts_the_caseworker_and_every_coordinator_sees_it(
         (alert,) = selectors.emergencies_for(actor)
         assert (alert.kind, alert.task, alert.case, alert.travel) == ("detention", task, case,
                                                                       travel)
-        assert case in case_selectors.dashboard(actor=actor).emergencies
+        assert case in start_selectors.dashboard(actor=actor).emergencies
     assert selectors.emergencies_for(other_caseworker) == []
 
 
@@ -195,7 +195,7 @@ def test_arrival_closes_the_loop(travel: Travel, caseworker: Any, coordinator: A
     assert not interview_due(caseworker)  # the consulate interview left the deadlines
     assert Task.objects.get(origin=TaskOrigin.DETENTION).status == TaskStatus.DONE
     assert selectors.emergencies_for(coordinator) == []
-    assert case not in case_selectors.dashboard(actor=coordinator).emergencies
+    assert case not in start_selectors.dashboard(actor=coordinator).emergencies
     assert step.effects["case"] == [Status.DEPARTED, Status.ARRIVED]
     assert "The case moved from “Departed” to “Arrived”." in selectors.step_summary(step)
     event = AuditEvent.objects.get(action="travel.transitioned", data__to=TS.ARRIVED)

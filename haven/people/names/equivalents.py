@@ -5,13 +5,11 @@ Each group lists spellings in any script; a group is found through the skeletons
 spellings (``keys.skeletons``), so the other romanisations of each spelling need not be
 listed ("Mohammed" covers "Mohamed", "Muhammed", "Mokhammed"). Kept small and reviewed by
 hand: a wrong entry makes two different people look alike, so a name goes in only when
-people commonly write the one for the other. ``_build`` refuses a skeleton claimed by two
-groups.
+people commonly write the one for the other. ``keys.build_equivalents`` refuses a skeleton
+claimed by two groups.
 """
 
 from __future__ import annotations
-
-from functools import lru_cache
 
 GROUPS: dict[str, tuple[str, ...]] = {
     # Arabic-origin names across Russian, Chechen, Daghestani, Turkish and Western forms.
@@ -66,36 +64,3 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "viktor": ("Виктор", "Витя", "Victor", "Viktor"),
     "svetlana": ("Светлана", "Света", "Svetlana"),
 }
-
-
-def _build() -> dict[str, str]:
-    # keys.py reads this table: importing it at the top would be a cycle.
-    from haven.people.names.keys import careful_key, skeletons  # noqa: PLC0415
-    from haven.people.names.normalise import normalise_tokens  # noqa: PLC0415
-
-    table: dict[str, str] = {}
-    for group, spellings in GROUPS.items():
-        for spelling in spellings:
-            for word in normalise_tokens(spelling):
-                for skeleton in skeletons(careful_key(word)):
-                    other = table.setdefault(skeleton, group)
-                    if other != group:
-                        msg = f"skeleton {skeleton!r} is in two groups: {other}, {group}"
-                        raise ValueError(msg)
-    return table
-
-
-@lru_cache(maxsize=1)
-def table() -> dict[str, str]:
-    """Skeleton → group name, built once."""
-    return _build()
-
-
-def group_of(skels: tuple[str, ...]) -> str | None:
-    """The group of a word with these skeletons, or None."""
-    found = table()
-    for skeleton in skels:
-        group = found.get(skeleton)
-        if group is not None:
-            return group
-    return None

@@ -34,7 +34,7 @@ from functools import lru_cache
 
 from unidecode import unidecode
 
-from haven.people.names.equivalents import group_of
+from haven.people.names import equivalents
 from haven.people.names.normalise import normalise_tokens, script_of
 
 RULES_VERSION = 1
@@ -173,3 +173,33 @@ def name_keys(text: str) -> NameKeys:
     left out."""
     found = (token_keys(word) for word in normalise_tokens(text))
     return NameKeys(tuple(t for t in found if t is not None))
+
+
+def build_equivalents() -> dict[str, str]:
+    """Skeleton → group of ``equivalents.GROUPS``; raises ValueError on a clash."""
+    table: dict[str, str] = {}
+    for group, spellings in equivalents.GROUPS.items():
+        for spelling in spellings:
+            for word in normalise_tokens(spelling):
+                for skeleton in skeletons(careful_key(word)):
+                    other = table.setdefault(skeleton, group)
+                    if other != group:
+                        msg = f"skeleton {skeleton!r} is in two groups: {other}, {group}"
+                        raise ValueError(msg)
+    return table
+
+
+@lru_cache(maxsize=1)
+def equivalents_table() -> dict[str, str]:
+    """Skeleton → group name, built once."""
+    return build_equivalents()
+
+
+def group_of(skels: tuple[str, ...]) -> str | None:
+    """The group of a word with these skeletons, or None."""
+    found = equivalents_table()
+    for skeleton in skels:
+        group = found.get(skeleton)
+        if group is not None:
+            return group
+    return None
