@@ -42,7 +42,7 @@ VERBOSE = bool(os.environ.get("HAVEN_AXE_VERBOSE"))  # print each violation as i
 # Links a crawl must not follow: they change state on GET, are files, or leave the HTML app.
 SKIP = re.compile(
     r"^/(api/|i18n/|static/|healthz)|/logout/|/download/|/documents/[0-9a-f-]{36}/$|"
-    r"\.svg$|/jsi18n/|^/intake/"
+    r"\.svg$|\.csv$|/jsi18n/|^/intake/"
 )
 ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\d+")
 

@@ -61,7 +61,14 @@ def shot(page: Page, step: int, name: str, target: str | None = None) -> None:
         else:
             page.evaluate("window.scrollTo(0, 0)")
         wide = page.evaluate("document.documentElement.scrollWidth")
-        assert wide <= width, f"step {step} ({name}) is {wide} px wide at {width} px"
+        if wide > width:  # name what sticks out, outside the scroll regions that may
+            culprits = page.evaluate(
+                """w => [...document.querySelectorAll('body *')]
+                   .filter(e => e.getBoundingClientRect().right > w && !e.closest('.scroll'))
+                   .slice(-3).map(e => e.tagName + '.' + e.className + ' ' +
+                                        (e.textContent || '').trim().slice(0, 40))""", width)
+            raise AssertionError(f"step {step} ({name}) is {wide} px wide at {width} px: "
+                                 f"{culprits}")
         path = GUIDE / f"{step:02d}-{name}-{width}.png"
         page.screenshot(path=str(path))
         _shrink(path)

@@ -165,8 +165,11 @@ def test_from_where_to_apply_to_arrival(unsealed_server: Server, new_page: Calla
     expect(caseworker.locator("[data-testid=dossier-exports]")).to_be_visible()
     coordinator.goto("/pathways/dossiers/")
     expect(coordinator.locator("main")).to_contain_text(number)
-    coordinator.locator("button", has_text="Approve dossier").first.click()
-    download_link = coordinator.locator("a", has_text="Download PDF").first
+    # Other tests on the same server leave dossiers too: this case's rows only.
+    coordinator.locator("[data-testid=requested] tr", has_text=number).locator(
+        "button", has_text="Approve dossier").click()
+    download_link = coordinator.locator("[data-testid=approved] tr", has_text=number).locator(
+        "a", has_text="Download PDF")
     expect(download_link).to_be_visible()
     screenshot(coordinator, "pathways-02-dossier-approved")
     # The coordinator logged in moments ago, so no fresh check is asked here (the stale case

@@ -9,7 +9,12 @@ from django.db.models import OuterRef, Subquery
 
 
 def attach_to_principal(apps: Any, schema_editor: Any) -> None:
-    """A document is a person's now: those from before (no person) become the principal's."""
+    """A document is a person's now: those from before (no person) become the principal's.
+
+    On PostgreSQL the foreign keys are checked at once: a deferred check still pending when the
+    migration creates its indexes at the end would make PostgreSQL refuse them."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("SET CONSTRAINTS ALL IMMEDIATE")
     Document = apps.get_model("cases", "Document")
     Member = apps.get_model("cases", "Member")
     principal = Member.objects.filter(case_id=OuterRef("case_id"), is_principal=True)
