@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 from django.db import transaction
 from django.db.models import Count
@@ -124,7 +125,11 @@ def duplicates_sweep(*, batch: int = SWEEP_BATCH, after: str | None = None,
                                fields={"batch": [_("At least 1.")]})
     pending = Person.objects.order_by("pk")
     if after:
-        pending = pending.filter(pk__gt=after)
+        try:
+            pending = pending.filter(pk__gt=UUID(after))
+        except ValueError:
+            raise ValidationFailed(_("Not a person id."),
+                                   fields={"after": [_("A person id.")]}) from None
     total, done, last = pending.count(), 0, None
     while True:
         page = list((pending if last is None else pending.filter(pk__gt=last))[:batch])
@@ -184,6 +189,11 @@ def duplicate_undo(*, actor: Any, pair: DuplicatePair) -> DuplicatePair:
         record(actor=actor, action="people.duplicate_undone", object_type="duplicate_pair",
                object_id=locked.pk, data={"was": previous})
     return locked
+
+
+def open_count() -> int:
+    """How many pairs wait for review, in every organization (for the sweep's summary)."""
+    return DuplicatePair.objects.filter(state=PairState.OPEN).count()
 
 
 def duplicates_visible(actor: Any, state: str = PairState.OPEN) -> list[DuplicatePair]:

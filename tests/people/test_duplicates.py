@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 
 from haven.audit import services as audit_services
 from haven.audit.models import AuditEvent
@@ -115,3 +117,37 @@ def test_reviewer_never_sees_a_person_they_may_not_see(
         duplicates.duplicate_decide(actor=outsider, pair=pair, decision="different")
     pair.refresh_from_db()
     assert pair.state == PairState.OPEN
+
+
+def test_adding_people_queues_pairs_after_commit(
+        unsealed: list[str], coordinator: Any,
+        django_capture_on_commit_callbacks: Any) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        case = case_services.case_open(actor=coordinator, legal_name="Зелимхан Яндарбиев",
+                                       phone="+7 928 000 11 22")
+    assert DuplicatePair.objects.count() == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        member = case_services.member_add(actor=coordinator, case=case,
+                                          legal_name="Zelimkhan Iandarbiev",
+                                          phone="8 928 000 11 22", relationship="sibling")
+    pair = DuplicatePair.objects.get()
+    assert member.person_id in {pair.first_id, pair.second_id}
+
+
+def test_sweep_command_is_resumable_and_prints_progress(unsealed: list[str], coordinator: Any
+                                                        ) -> None:
+    a, b = _two(coordinator)  # on_commit hooks do not run inside the test transaction
+    assert DuplicatePair.objects.count() == 0
+    out = io.StringIO()
+    call_command("people", "duplicates-sweep", "--batch", "1", stdout=out)
+    text = out.getvalue()
+    assert "Duplicates: 1 of 2 people weighed" in text
+    assert "Duplicates: 2 of 2 people weighed" in text
+    assert "1 pairs wait for review" in text
+    assert DuplicatePair.objects.count() == 1
+    last = max(a.pk, b.pk, key=lambda p: p.int)
+    out = io.StringIO()
+    call_command("people", "duplicates-sweep", "--after", str(last), stdout=out)
+    assert "Swept 0 people" in out.getvalue()
+    with pytest.raises(CommandError):
+        call_command("people", "duplicates-sweep", "--after", "nonsense", stdout=io.StringIO())
