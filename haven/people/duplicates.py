@@ -21,7 +21,7 @@ from haven.access import policy
 from haven.access.permissions import Perm
 from haven.audit.services import record
 from haven.cases.models import PersonProfile
-from haven.core.errors import ValidationFailed
+from haven.core.errors import NotFound, ValidationFailed
 from haven.keyring import keys
 from haven.people import name_index
 from haven.people.models import DuplicatePair, PairState, Person, PersonNameToken
@@ -201,3 +201,11 @@ def duplicates_visible(actor: Any, state: str = PairState.OPEN) -> list[Duplicat
     first."""
     qs = policy.duplicates_visible_to(actor, DuplicatePair.objects.filter(state=state))
     return list(qs.select_related("first", "second"))
+
+
+def duplicate_get(actor: Any, pair_id: UUID | str) -> DuplicatePair:
+    """One pair ``actor`` may review, or NotFound (as for a pair that does not exist)."""
+    pair = policy.duplicates_visible_to(actor, DuplicatePair.objects.filter(pk=pair_id)).first()
+    if pair is None:
+        raise NotFound("Not found.")
+    return pair

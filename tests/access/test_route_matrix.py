@@ -164,6 +164,10 @@ EXPECTED: dict[str, Access] = {
     # People (API): encrypted records, found through blind indexes.
     "GET /api/v1/people": perm(Perm.PERSON_READ, reauth=True),  # names and phones, decrypted
     "POST /api/v1/people": perm(Perm.PERSON_CREATE),
+    # The duplicate queue: ids and weights only; pairs whose two people the reviewer sees.
+    "GET /api/v1/people/duplicates": perm(Perm.CASE_SUPERVISE),
+    "POST /api/v1/people/duplicates/<pair_id>/decide": perm(Perm.CASE_SUPERVISE),
+    "POST /api/v1/people/duplicates/<pair_id>/undo": perm(Perm.CASE_SUPERVISE),
     "DELETE /api/v1/people/<person_id>": perm(Perm.PERSON_ERASE),
     "POST /api/v1/people/<person_id>/files": perm(Perm.DOCUMENT_UPLOAD),
     "GET /api/v1/people/<person_id>/files/<file_id>": perm(Perm.PERSON_REVEAL, reauth=True),
