@@ -75,6 +75,10 @@ EXPECTED: dict[str, Access] = {
     "/audit/": perm(Perm.AUDIT_READ),
     "/audit/verify/": perm(Perm.AUDIT_VERIFY),
     "/cases/": perm(Perm.CASE_READ),
+    # The duplicate queue: coordinators; pairs whose two people they see.
+    "/people/duplicates/": perm(Perm.CASE_SUPERVISE),
+    "/people/duplicates/<uuid:pair_id>/decide/": perm(Perm.CASE_SUPERVISE),
+    "/people/duplicates/<uuid:pair_id>/undo/": perm(Perm.CASE_SUPERVISE),
     # CSV exports: the list's own permission; rows and columns as the list shows them.
     "/cases/export.csv": perm(Perm.CASE_READ),
     "/cases/dashboard/": STAFF,  # the old address of the start page: a redirect to /
