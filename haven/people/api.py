@@ -13,7 +13,7 @@ from haven.access.decorators import api_actor, api_reauth, api_requires
 from haven.access.permissions import Perm
 from haven.core.errors import ValidationFailed
 from haven.keyring import files, keys
-from haven.people import duplicates, names, selectors, services
+from haven.people import duplicate_selectors, duplicates, names, selectors, services
 from haven.people.models import DuplicatePair
 
 router = Router(tags=["people"])
@@ -84,7 +84,7 @@ def _pair_out(pair: DuplicatePair) -> DuplicateOut:
                     "heaviest first, with each field's weight (ids only, no names)")
 @api_requires(Perm.CASE_SUPERVISE)
 def duplicate_list(request: HttpRequest, state: str = "open") -> list[DuplicateOut]:
-    return [_pair_out(p) for p in duplicates.duplicates_visible(api_actor(request), state)]
+    return [_pair_out(p) for p in duplicate_selectors.duplicates_visible(api_actor(request), state)]
 
 
 @router.post("/duplicates/{pair_id}/decide", response=DuplicateOut,
@@ -93,7 +93,7 @@ def duplicate_list(request: HttpRequest, state: str = "open") -> list[DuplicateO
 @api_requires(Perm.CASE_SUPERVISE)
 def duplicate_decide(request: HttpRequest, pair_id: UUID, payload: DecisionIn) -> DuplicateOut:
     actor = api_actor(request)
-    pair = duplicates.duplicate_get(actor, pair_id)
+    pair = duplicate_selectors.duplicate_get(actor, pair_id)
     keep = None
     if payload.keep is not None:
         keep = next((p for p in (pair.first, pair.second) if p.pk == payload.keep), None)
@@ -109,7 +109,7 @@ def duplicate_decide(request: HttpRequest, pair_id: UUID, payload: DecisionIn) -
 @api_requires(Perm.CASE_SUPERVISE)
 def duplicate_undo(request: HttpRequest, pair_id: UUID) -> DuplicateOut:
     actor = api_actor(request)
-    pair = duplicates.duplicate_get(actor, pair_id)
+    pair = duplicate_selectors.duplicate_get(actor, pair_id)
     return _pair_out(duplicates.duplicate_undo(actor=actor, pair=pair))
 
 

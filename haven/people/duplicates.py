@@ -21,7 +21,7 @@ from haven.access import policy
 from haven.access.permissions import Perm
 from haven.audit.services import record
 from haven.cases.models import PersonProfile
-from haven.core.errors import NotFound, ValidationFailed
+from haven.core.errors import ValidationFailed
 from haven.keyring import keys
 from haven.people import name_index
 from haven.people.models import DuplicatePair, PairState, Person, PersonNameToken
@@ -189,23 +189,3 @@ def duplicate_undo(*, actor: Any, pair: DuplicatePair) -> DuplicatePair:
         record(actor=actor, action="people.duplicate_undone", object_type="duplicate_pair",
                object_id=locked.pk, data={"was": previous})
     return locked
-
-
-def open_count() -> int:
-    """How many pairs wait for review, in every organization (for the sweep's summary)."""
-    return DuplicatePair.objects.filter(state=PairState.OPEN).count()
-
-
-def duplicates_visible(actor: Any, state: str = PairState.OPEN) -> list[DuplicatePair]:
-    """The pairs in ``state`` that ``actor`` may review (both people visible), heaviest
-    first."""
-    qs = policy.duplicates_visible_to(actor, DuplicatePair.objects.filter(state=state))
-    return list(qs.select_related("first", "second"))
-
-
-def duplicate_get(actor: Any, pair_id: UUID | str) -> DuplicatePair:
-    """One pair ``actor`` may review, or NotFound (as for a pair that does not exist)."""
-    pair = policy.duplicates_visible_to(actor, DuplicatePair.objects.filter(pk=pair_id)).first()
-    if pair is None:
-        raise NotFound("Not found.")
-    return pair

@@ -18,7 +18,7 @@ from haven.access.decorators import requires
 from haven.access.permissions import Perm
 from haven.core.errors import HavenError, NotFound
 from haven.keyring import keys
-from haven.people import duplicates, name_index
+from haven.people import duplicate_selectors, duplicates, name_index
 from haven.people.models import DuplicatePair, PairState, Person
 
 FIELDS = {"name": gettext_lazy("name"), "dob": gettext_lazy("date of birth"),
@@ -52,7 +52,7 @@ def duplicate_queue(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", PairState.OPEN)
     if state not in PairState.values:
         state = PairState.OPEN
-    pairs = duplicates.duplicates_visible(request.user, state)[:100]
+    pairs = duplicate_selectors.duplicates_visible(request.user, state, limit=100)
     names = _names(request.user, pairs)
     rows = [{"pair": p, "first": names.get(p.first_id, str(p.first)),
              "second": names.get(p.second_id, str(p.second)), "why": _in_words(p.fields)}
@@ -62,7 +62,7 @@ def duplicate_queue(request: HttpRequest) -> HttpResponse:
 
 def _pair(request: HttpRequest, pair_id: UUID) -> DuplicatePair:
     try:
-        return duplicates.duplicate_get(request.user, pair_id)
+        return duplicate_selectors.duplicate_get(request.user, pair_id)
     except NotFound:
         raise Http404 from None
 

@@ -10,7 +10,7 @@ from haven.audit import services as audit_services
 from haven.audit.models import AuditEvent
 from haven.cases import services as case_services
 from haven.core.errors import Forbidden, NotFound, ValidationFailed
-from haven.people import duplicates, services
+from haven.people import duplicate_selectors, duplicates, services
 from haven.people.models import DuplicatePair, PairState, Person, PersonIndex, PersonNameToken
 
 
@@ -57,7 +57,7 @@ def test_different_is_never_proposed_again(unsealed: list[str], coordinator: Any
     assert duplicates.duplicates_find(coordinator, a) == []
     assert duplicates.duplicates_find(coordinator, b) == []
     assert DuplicatePair.objects.get().state == PairState.DIFFERENT
-    assert duplicates.duplicates_visible(coordinator) == []
+    assert duplicate_selectors.duplicates_visible(coordinator) == []
 
 
 def test_same_links_keeps_every_record_and_undo_reopens(unsealed: list[str], coordinator: Any
@@ -108,9 +108,9 @@ def test_reviewer_never_sees_a_person_they_may_not_see(
     b = services.person_create(actor=coordinator, legal_name="Zelimkhan Iandarbiev",
                                phone="8 928 000 11 22")
     (pair,) = duplicates.duplicates_find(coordinator, b)
-    assert [p.pk for p in duplicates.duplicates_visible(coordinator)] == [pair.pk]
+    assert [p.pk for p in duplicate_selectors.duplicates_visible(coordinator)] == [pair.pk]
     for actor in (caseworker, outsider):
-        assert duplicates.duplicates_visible(actor) == []
+        assert duplicate_selectors.duplicates_visible(actor) == []
     with pytest.raises(Forbidden):
         duplicates.duplicate_decide(actor=caseworker, pair=pair, decision="same")
     with pytest.raises(NotFound):

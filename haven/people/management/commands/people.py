@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from haven.core.errors import HavenError
-from haven.people import duplicates, name_index, services
+from haven.people import duplicate_selectors, duplicates, name_index, services
 
 
 class Command(BaseCommand):
@@ -74,5 +74,5 @@ class Command(BaseCommand):
                                                progress=progress)
         except HavenError as exc:
             raise CommandError(exc.message, returncode=2) from None
-        self.stdout.write(f"Swept {done} people; {duplicates.open_count()} pairs wait for "
+        self.stdout.write(f"Swept {done} people; {duplicate_selectors.open_count()} pairs wait for "
                           "review.")
