@@ -11,6 +11,7 @@ urlpatterns = [
     path("keyring/", include("haven.keyring.urls")),
     path("inbox/", include("haven.intake.urls")),
     path("cases/", include("haven.cases.urls")),
+    path("people/", include("haven.people.urls")),
     path("shelters/", include("haven.housing.urls")),
     path("pathways/", include("haven.pathways.urls")),
     path("intake/", include("haven.intake.public_urls")),

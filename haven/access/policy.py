@@ -204,6 +204,12 @@ def _person_record_rule(user: Any, perm: Perm, obj: Any) -> bool:
     return _reaches_person(user, obj.person)
 
 
+def _duplicate_rule(user: Any, perm: Perm, pair: Any) -> bool:
+    """A duplicate pair is reviewed by a supervisor who may see both people."""
+    return (Perm.CASE_SUPERVISE in role_perms(user) and _reaches_person(user, pair.first)
+            and _reaches_person(user, pair.second))
+
+
 def _member_rule(user: Any, perm: Perm, member: Any) -> bool:
     """A household membership names a person and their relationships: it needs
     ``person:read`` and the case."""
@@ -241,6 +247,7 @@ _OBJECT_RULES: dict[str, Any] = {
     "cases.PersonProfile": _person_record_rule,
     "cases.Referral": _referral_rule,
     "housing.Placement": _placement_rule,
+    "people.DuplicatePair": _duplicate_rule,
     "intake.Message": _message_rule,
     "intake.Request": _request_rule,
     "pathways.Application": _case_record_rule,
@@ -314,6 +321,14 @@ def people_visible_to(user: Any, qs: _QS) -> _QS:
         user, qs, needs={Perm.PERSON_READ}, org="organization_id",
         on_case=lambda visible: Exists(Member.objects.filter(person=OuterRef("pk"),
                                                              case__in=visible)))
+
+
+def duplicates_visible_to(user: Any, qs: _QS) -> _QS:
+    """Duplicate pairs ``user`` may review (``_duplicate_rule``): both people visible."""
+    if Perm.CASE_SUPERVISE not in role_perms(user):
+        return qs.none()
+    seen = _visible_people_ids(user)
+    return qs.filter(organization_id=user.organization_id, first__in=seen, second__in=seen)
 
 
 def _visible_people_ids(user: Any) -> QuerySet[Any]:

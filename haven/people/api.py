@@ -1,6 +1,7 @@
 """/api/v1/people: create, search, erase, and encrypted documents."""
 
 from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
 from django.http import HttpRequest, StreamingHttpResponse
@@ -12,7 +13,8 @@ from haven.access.decorators import api_actor, api_reauth, api_requires
 from haven.access.permissions import Perm
 from haven.core.errors import ValidationFailed
 from haven.keyring import files, keys
-from haven.people import names, selectors, services
+from haven.people import duplicate_selectors, duplicates, names, selectors, services
+from haven.people.models import DuplicatePair
 
 router = Router(tags=["people"])
 
@@ -46,6 +48,69 @@ class FileOut(Schema):
     id: UUID
     size: int
 
+
+class FieldWeightOut(Schema):
+    field: str = Field(description="name, dob, phone or place")
+    level: str = Field(description="How the two records agree on the field, e.g. likely, "
+                       "swapped, same, different")
+    weight: float = Field(description="The field's Fellegi–Sunter weight (log2 m/u)")
+
+
+class DuplicateOut(Schema):
+    id: UUID
+    first: UUID
+    second: UUID
+    weight: float
+    fields: list[FieldWeightOut]
+    state: str = Field(description="open, same or different")
+    kept: UUID | None = Field(description="With state same: the record kept.")
+    decided_at: datetime | None
+
+
+class DecisionIn(Schema):
+    decision: Literal["same", "different"]
+    keep: UUID | None = Field(default=None, description="With same: the record to keep "
+                              "(default the older one). Nothing is deleted.")
+
+
+def _pair_out(pair: DuplicatePair) -> DuplicateOut:
+    return DuplicateOut(id=pair.pk, first=pair.first_id, second=pair.second_id,
+                        weight=pair.weight, fields=[FieldWeightOut(**f) for f in pair.fields],
+                        state=pair.state, kept=pair.kept_id, decided_at=pair.decided_at)
+
+
+@router.get("/duplicates", response=list[DuplicateOut],
+            summary="The duplicate review queue: pairs of people who may be one person, "
+                    "heaviest first, with each field's weight (ids only, no names)")
+@api_requires(Perm.CASE_SUPERVISE)
+def duplicate_list(request: HttpRequest, state: str = "open") -> list[DuplicateOut]:
+    return [_pair_out(p) for p in duplicate_selectors.duplicates_visible(api_actor(request), state)]
+
+
+@router.post("/duplicates/{pair_id}/decide", response=DuplicateOut,
+             summary="Decide a pair: same person (linked, nothing deleted) or different people "
+                     "(never proposed again)")
+@api_requires(Perm.CASE_SUPERVISE)
+def duplicate_decide(request: HttpRequest, pair_id: UUID, payload: DecisionIn) -> DuplicateOut:
+    actor = api_actor(request)
+    pair = duplicate_selectors.duplicate_get(actor, pair_id)
+    keep = None
+    if payload.keep is not None:
+        keep = next((p for p in (pair.first, pair.second) if p.pk == payload.keep), None)
+        if keep is None:
+            raise ValidationFailed("The record kept must be one of the pair.",
+                                   fields={"keep": ["One of the two people."]})
+    return _pair_out(duplicates.duplicate_decide(actor=actor, pair=pair,
+                                                 decision=payload.decision, keep=keep))
+
+
+@router.post("/duplicates/{pair_id}/undo", response=DuplicateOut,
+             summary="Undo a decision: the pair is open again; the decision stays in the audit log")
+@api_requires(Perm.CASE_SUPERVISE)
+def duplicate_undo(request: HttpRequest, pair_id: UUID) -> DuplicateOut:
+    actor = api_actor(request)
+    pair = duplicate_selectors.duplicate_get(actor, pair_id)
+    return _pair_out(duplicates.duplicate_undo(actor=actor, pair=pair))
 
 
 @router.post("", response={201: CreatedOut}, summary="Register a person")

@@ -111,3 +111,40 @@ class PersonFile(BaseModel):
 
     def keyring_owner(self) -> tuple[str, str]:
         return "people.person", str(self.person_id)
+
+
+class PairState(models.TextChoices):
+    OPEN = "open", "open"
+    SAME = "same", "same person"
+    DIFFERENT = "different", "different people"
+
+
+class DuplicatePair(BaseModel):
+    """Two people of one organization who may be the same person, waiting for a reviewer
+    (``people.duplicates``). ``first`` and ``second`` are ordered by id, so a pair has one
+    row. ``fields`` holds each field's level and weight (never a value). "Same person" links
+    the two and names the one ``kept``; nothing is deleted, and undoing it reopens the pair.
+    "Different people" is remembered: the pair is never proposed again."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    first = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    second = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="+")
+    weight = models.FloatField()
+    fields = models.JSONField(default=list)
+    state = models.CharField(max_length=10, choices=PairState.choices, default=PairState.OPEN)
+    kept = models.ForeignKey(Person, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="+")
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-weight", "id"]
+        constraints = [models.UniqueConstraint(fields=["first", "second"], name="duplicate_pair"),
+                       models.CheckConstraint(condition=models.Q(first__lt=models.F("second")),
+                                              name="duplicate_pair_ordered")]
+        indexes = [models.Index(fields=["organization", "state", "weight"],
+                                name="duplicate_pair_queue")]
+
+    def __str__(self) -> str:
+        return f"duplicate pair {self.pk}"

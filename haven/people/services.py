@@ -16,7 +16,7 @@ from haven.core.errors import ValidationFailed
 from haven.keyring import files, keys, normalize
 from haven.keyring import services as keyring_services
 from haven.pathways.models import Application, Travel
-from haven.people import name_index
+from haven.people import duplicates, name_index
 from haven.people.models import IndexKind, Person, PersonFile, PersonIndex
 
 MAX_NAME = 300
@@ -162,6 +162,10 @@ def person_create(*, actor: Any, legal_name: str, other_names: str = "", phone: 
         person.save()
         person_reindex(person)
         record(actor=actor, action="person.created", object_type="person", object_id=person.pk)
+        # Every way a person is added (a new case, an intake request turned into a case, a
+        # household member) comes through here; weighed once the caller's transaction, and
+        # with it the profile written after this, has committed.
+        transaction.on_commit(lambda: duplicates.duplicates_find(actor, person))
     return person
 
 

@@ -68,6 +68,7 @@ PARAM_KINDS: dict[str, str] = {
     "token_id": "token",
     "booking_id": "booking",
     "key_id": "key",  # the user's own security key: an account page, no case record
+    "pair_id": "pair",  # a duplicate review pair: the principal and the spouse of a case
 }
 # ``pk`` is named after the path segment before it.
 PK_KINDS: dict[str, str] = {

@@ -62,7 +62,7 @@ from haven.keyring.models import DataKey
 from haven.pathways import services as pathway_services
 from haven.pathways.models import Application, DossierExport, Pathway, PathwayStatus, Travel
 from haven.people import services as people_services
-from haven.people.models import Person, PersonFile
+from haven.people.models import DuplicatePair, Person, PersonFile
 from tests.access.crawl import Bundle, Crawl
 from tests.conftest import log_in
 from tests.factories.accounts import UserFactory
@@ -73,7 +73,8 @@ REPORT = Path("test-artifacts") / "leak-crawl.txt"
 
 # Categories of marker strings. A viewer's *view* of a bundle allows some of them.
 IDS = frozenset({"case_id", "person_id", "note_id", "task_id", "verification_id",
-                 "document_id", "file_id", "placement_id", "application_id", "request_id"})
+                 "document_id", "file_id", "placement_id", "application_id", "request_id",
+                 "pair_id"})
 EVERYTHING = IDS | {"number", "name", "phone", "profile", "nationality", "note", "task",
                     "risk", "review", "document", "summary", "request"}
 ALLOWED: dict[str, frozenset[str]] = {
@@ -158,11 +159,18 @@ class World:
         case_services.profile_update(actor=coordinator, case=case, person=principal,
                                      story=f"story-{name}-secret", nationality=f"natio{name}",
                                      languages=f"lang{name}", coarse_location=f"place{name}")
-        bundle = Bundle(name, ids={"case": str(case.pk), "person": str(principal.pk)},
+        first, second = sorted((principal, spouse), key=lambda p: p.pk.int)
+        pair = DuplicatePair.objects.create(organization=org, first=first, second=second,
+                                            weight=12.0, fields=[{"field": "name",
+                                                                  "level": "possible",
+                                                                  "weight": 1.6}])
+        bundle = Bundle(name, ids={"case": str(case.pk), "person": str(principal.pk),
+                                   "pair": str(pair.pk)},
                         organization=str(org.pk))
         tokens: dict[str, list[str]] = {
             "case_id": [str(case.pk)], "number": [case.number],
             "person_id": [str(principal.pk), str(spouse.pk)],
+            "pair_id": [str(pair.pk)],
             "name": [t["word"], f"{t['word']}ova", f"{name}spova"],
             "phone": [t["phone"], t["phone"].replace(" ", "").lstrip("+"),
                       spouse_tokens["phone"]],

@@ -75,6 +75,10 @@ EXPECTED: dict[str, Access] = {
     "/audit/": perm(Perm.AUDIT_READ),
     "/audit/verify/": perm(Perm.AUDIT_VERIFY),
     "/cases/": perm(Perm.CASE_READ),
+    # The duplicate queue: coordinators; pairs whose two people they see.
+    "/people/duplicates/": perm(Perm.CASE_SUPERVISE),
+    "/people/duplicates/<uuid:pair_id>/decide/": perm(Perm.CASE_SUPERVISE),
+    "/people/duplicates/<uuid:pair_id>/undo/": perm(Perm.CASE_SUPERVISE),
     # CSV exports: the list's own permission; rows and columns as the list shows them.
     "/cases/export.csv": perm(Perm.CASE_READ),
     "/cases/dashboard/": STAFF,  # the old address of the start page: a redirect to /
@@ -164,6 +168,10 @@ EXPECTED: dict[str, Access] = {
     # People (API): encrypted records, found through blind indexes.
     "GET /api/v1/people": perm(Perm.PERSON_READ, reauth=True),  # names and phones, decrypted
     "POST /api/v1/people": perm(Perm.PERSON_CREATE),
+    # The duplicate queue: ids and weights only; pairs whose two people the reviewer sees.
+    "GET /api/v1/people/duplicates": perm(Perm.CASE_SUPERVISE),
+    "POST /api/v1/people/duplicates/<pair_id>/decide": perm(Perm.CASE_SUPERVISE),
+    "POST /api/v1/people/duplicates/<pair_id>/undo": perm(Perm.CASE_SUPERVISE),
     "DELETE /api/v1/people/<person_id>": perm(Perm.PERSON_ERASE),
     "POST /api/v1/people/<person_id>/files": perm(Perm.DOCUMENT_UPLOAD),
     "GET /api/v1/people/<person_id>/files/<file_id>": perm(Perm.PERSON_REVEAL, reauth=True),

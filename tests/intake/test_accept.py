@@ -14,7 +14,8 @@ from haven.cases.models import Case, PersonProfile
 from haven.cases.services import case_assign, case_open
 from haven.intake import services
 from haven.intake.models import Status
-from haven.people.models import Person
+from haven.people import services as people_services
+from haven.people.models import DuplicatePair, Person
 from tests.accounts.helpers import api_reauthenticate
 from tests.intake.conftest import SUBMISSION, reload, submit
 
@@ -186,3 +187,20 @@ def test_the_case_page_of_a_partial_view_finds_its_conversation(
     req = selectors.case_request(actor=operator, case=seen)
     assert req is not None
     assert req.pk == done.request.pk
+
+
+def test_accepting_a_request_looks_for_duplicates_once_committed(
+        done: services.Submitted, operator: Any, coordinator: Any,
+        django_capture_on_commit_callbacks: Any) -> None:
+    """Issue 17, item 4: a request turned into a case is weighed against the people already
+    there; a likely pair waits for review, nothing is merged."""
+    known = people_services.person_create(actor=coordinator, legal_name="Иван Тестов",
+                                          phone="8 928 000 11 22")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.request_accept(actor=operator, request=done.request,
+                                legal_name="Ivan Testov", phone="+7 928 000 11 22")
+    pair = DuplicatePair.objects.get()
+    new = Person.objects.exclude(pk=known.pk).get()
+    assert {pair.first_id, pair.second_id} == {known.pk, new.pk}
+    assert pair.state == "open"
+    assert Person.objects.count() == 2
