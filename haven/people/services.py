@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -23,6 +24,8 @@ MAX_NAME = 300
 MAX_OTHER_NAMES = 1000
 MAX_PHONE = 64
 REINDEX_BATCH_NAMES = 500
+
+logger = logging.getLogger(__name__)
 
 
 def identity_clean(*, legal_name: str, other_names: str, phone: str) -> tuple[str, str, str]:
@@ -165,8 +168,19 @@ def person_create(*, actor: Any, legal_name: str, other_names: str = "", phone: 
         # Every way a person is added (a new case, an intake request turned into a case, a
         # household member) comes through here; weighed once the caller's transaction, and
         # with it the profile written after this, has committed.
-        transaction.on_commit(lambda: duplicates.duplicates_find(actor, person))
+        transaction.on_commit(lambda: _look_for_duplicates(actor, person))
     return person
+
+
+def _look_for_duplicates(actor: Any, person: Person) -> None:
+    """Queue likely duplicates of a person just saved. The person is stored already, so a
+    failure here (the key agent sealed or away) must not turn that acknowledged write into an
+    error page that invites a second submission: it is logged, and the sweep
+    (``haven people duplicates-sweep``) weighs the person later."""
+    try:
+        duplicates.duplicates_find(actor, person)
+    except Exception:
+        logger.exception("duplicate check of a new person failed; the sweep will retry it")
 
 
 def _erase_case_records(person: Person) -> tuple[list[Any], dict[str, int]]:

@@ -134,6 +134,21 @@ def test_adding_people_queues_pairs_after_commit(
     assert member.person_id in {pair.first_id, pair.second_id}
 
 
+def test_a_failed_duplicate_check_does_not_undo_or_fail_the_saved_person(
+        unsealed: list[str], coordinator: Any, monkeypatch: pytest.MonkeyPatch,
+        django_capture_on_commit_callbacks: Any) -> None:
+    """The person is stored before the check runs: a failing check (the key agent sealed
+    meanwhile) is logged for the sweep, not shown as an error that invites a resubmission."""
+    def broken(*args: Any) -> None:
+        raise RuntimeError("the key agent went away")
+
+    monkeypatch.setattr(duplicates, "duplicates_find", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        case = case_services.case_open(actor=coordinator, legal_name="Зелимхан Яндарбиев")
+    assert Person.objects.filter(pk=case.members.get().person_id).exists()
+    assert DuplicatePair.objects.count() == 0
+
+
 def test_sweep_command_is_resumable_and_prints_progress(unsealed: list[str], coordinator: Any
                                                         ) -> None:
     a, b = _two(coordinator)  # on_commit hooks do not run inside the test transaction
