@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from haven.access import policy
 from haven.access.decorators import requires
 from haven.access.permissions import Perm
+from haven.accounts.decorators import reauth_required
 from haven.core.errors import HavenError, NotFound
 from haven.keyring import keys
 from haven.people import duplicate_selectors, duplicates, name_index
@@ -48,6 +49,7 @@ def _names(user: Any, pairs: list[DuplicatePair]) -> dict[Any, str]:
 
 @requires(Perm.CASE_SUPERVISE)
 @require_GET
+@reauth_required  # it shows the decrypted names of both people, like a reveal
 def duplicate_queue(request: HttpRequest) -> HttpResponse:
     state = request.GET.get("state", PairState.OPEN)
     if state not in PairState.values:

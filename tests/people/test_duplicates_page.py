@@ -38,6 +38,22 @@ def test_queue_shows_field_weights_in_words_and_decides(
     assert Person.objects.count() == 2
 
 
+def test_queue_asks_a_stale_session_to_reauthenticate_before_showing_names(
+        unsealed: list[str], sealed_middleware: None, coordinator: Any, login: Any) -> None:
+    """The queue shows both people's decrypted names, as a reveal does (issue 13, item 5)."""
+    from haven.accounts import services as account_services
+
+    _pair(coordinator)
+    client = login(coordinator)
+    session = client.session
+    session[account_services.SESSION_REAUTH_AT] = 0
+    session.save()
+    response = client.get("/people/duplicates/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/reauth/")
+    assert "Зелимхан" not in response.content.decode()
+
+
 def test_queue_in_russian(unsealed: list[str], sealed_middleware: None, coordinator: Any,
                           login: Any) -> None:
     _pair(coordinator)
