@@ -10,11 +10,17 @@ Haven makes an access decision.
 from __future__ import annotations
 
 from collections.abc import Callable
-from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
+# The field tables of the case views, re-exported: callers read them as ``policy.CASE_FIELDS``.
+from haven.access.case_views import CASE_FIELDS as CASE_FIELDS  # noqa: PLC0414
+from haven.access.case_views import CASE_SECTIONS as CASE_SECTIONS  # noqa: PLC0414
+from haven.access.case_views import MEMBER_FIELDS as MEMBER_FIELDS  # noqa: PLC0414
+from haven.access.case_views import REFERRAL_CASE_ATTRIBUTES as REFERRAL_CASE_ATTRIBUTES  # noqa: PLC0414
+from haven.access.case_views import VERIFICATION_FIELDS as VERIFICATION_FIELDS  # noqa: PLC0414
+from haven.access.case_views import CaseView as CaseView  # noqa: PLC0414
 from haven.access.permissions import Perm
 from haven.access.projection import Projection
 from haven.access.roles import ROLE_PERMISSIONS, Role
@@ -93,7 +99,8 @@ def has_perm(user: Any, perm: Perm, obj: Any = None) -> bool:
     if not _same_org(user, obj):
         return False
     meta = getattr(obj, "_meta", None)
-    rule = _OBJECT_RULES.get(meta.label) if meta is not None else None
+    rule = (_OBJECT_RULES.get(meta.label) or _AREA_RULES.get(meta.label)
+            if meta is not None else None)
     return rule(user, perm, obj) if rule is not None else True
 
 
@@ -256,6 +263,18 @@ _OBJECT_RULES: dict[str, Any] = {
     "people.Person": _person_rule,
     "people.PersonFile": _person_record_rule,
 }
+
+
+# Object rules of the areas whose rules live in their own module (``policy_<area>.py``),
+# registered when the access app is ready (``AccessConfig.AREA_POLICIES``).
+_AREA_RULES: dict[str, Any] = {}
+
+
+def register_object_rule(label: str, rule: Callable[[Any, Perm, Any], bool]) -> None:
+    """Add the object rule for the model ``label`` ("app.Model"); each model has one."""
+    if label in _OBJECT_RULES or _AREA_RULES.get(label, rule) is not rule:
+        raise ValueError(f"{label} already has an object rule")
+    _AREA_RULES[label] = rule
 
 
 def cases_visible_to(user: Any, qs: _QS) -> _QS:
@@ -460,13 +479,6 @@ def may_approve_verification(user: Any, verification: Any) -> bool:
 #   NONE      may read no case (an auditor: ids and states in the audit log, aggregate figures).
 
 
-class CaseView(StrEnum):
-    FULL = "full"
-    OPENER = "opener"
-    REFERRAL = "referral"
-    NONE = "none"
-
-
 def case_view_of(user: Any) -> CaseView:
     """Which projection of a case ``user`` gets (see above)."""
     perms = role_perms(user)
@@ -477,48 +489,6 @@ def case_view_of(user: Any) -> CaseView:
     if Perm.PERSON_REVEAL not in perms:
         return CaseView.OPENER
     return CaseView.FULL
-
-
-_CASE_OPENER_FIELDS = frozenset({
-    "id", "number", "status", "paused_from", "closure_reason", "closed_at", "case_type",
-    "priority", "assigned_to", "opened_by", "created_at", "updated_at", "version",
-})
-CASE_FIELDS: dict[CaseView, frozenset[str]] = {
-    CaseView.FULL: _CASE_OPENER_FIELDS | {"risk_level", "triage_score", "verification_outcome",
-                                          "next_review", "summary"},
-    CaseView.OPENER: _CASE_OPENER_FIELDS,
-    CaseView.REFERRAL: frozenset({"id", "number"}),
-    CaseView.NONE: frozenset(),
-}
-# The referral's shared fields that are the case's own attributes; the others (household
-# size, the principal's nationality and languages) are computed by the cases selectors.
-REFERRAL_CASE_ATTRIBUTES = frozenset({"status", "priority", "case_type"})
-
-MEMBER_FIELDS: dict[CaseView, frozenset[str]] = {
-    CaseView.FULL: frozenset({"id", "case", "person", "relationship", "is_principal",
-                              "travels_with", "confidential_fields", "confidential",
-                              "confidential_labels", "created_at"}),
-    CaseView.OPENER: frozenset({"id", "case", "person_id", "relationship", "is_principal",
-                                "travels_with", "created_at"}),
-    CaseView.REFERRAL: frozenset(),
-    CaseView.NONE: frozenset(),
-}
-VERIFICATION_FIELDS: dict[CaseView, frozenset[str]] = {
-    CaseView.FULL: frozenset({"id", "case", "verifier", "requested_by", "state", "outcome",
-                              "methods", "method_list", "method_labels", "narrative",
-                              "red_flags",
-                              "submitted_at", "approved_by", "approved_at", "created_at"}),
-    CaseView.OPENER: frozenset({"id", "case", "verifier", "state", "created_at"}),
-    CaseView.REFERRAL: frozenset(),
-    CaseView.NONE: frozenset(),
-}
-# Parts of the case page beyond what permissions already gate (notes, tasks, documents).
-CASE_SECTIONS: dict[CaseView, frozenset[str]] = {
-    CaseView.FULL: frozenset({"people", "verification", "risk", "housing", "history"}),
-    CaseView.OPENER: frozenset({"people", "verification"}),
-    CaseView.REFERRAL: frozenset({"shared"}),
-    CaseView.NONE: frozenset(),
-}
 
 
 def project(obj: Any, fields: frozenset[str]) -> Projection:

@@ -357,3 +357,28 @@ def test_a_partner_sees_the_shared_case_fields(liaison: User, caseworker: User) 
         policy.CaseView.FULL]
     assert policy.case_filterable(liaison) == {"id", "number"}
     assert policy.referral_shared_fields(caseworker, []) == {}
+
+
+def test_an_area_rule_is_asked_for_its_model_and_a_second_rule_is_refused() -> None:
+    label = "testarea.Thing"
+    asked: list[Any] = []
+
+    def rule(user: Any, perm: Perm, obj: Any) -> bool:
+        asked.append(obj)
+        return bool(obj.allowed)
+
+    thing = SimpleNamespace(organization_id=ORG_A, _meta=SimpleNamespace(label=label))
+    policy.register_object_rule(label, rule)
+    try:
+        policy.register_object_rule(label, rule)  # the same rule again: harmless
+        with pytest.raises(ValueError, match="already has an object rule"):
+            policy.register_object_rule(label, lambda user, perm, obj: True)
+        with pytest.raises(ValueError, match="already has an object rule"):
+            policy.register_object_rule("cases.Case", rule)
+        thing.allowed = False
+        assert not policy.has_perm(actor(Role.COORDINATOR), Perm.CASE_READ, thing)
+        thing.allowed = True
+        assert policy.has_perm(actor(Role.COORDINATOR), Perm.CASE_READ, thing)
+        assert asked == [thing, thing]
+    finally:
+        policy._AREA_RULES.pop(label)
