@@ -101,9 +101,10 @@ def case_list(request: HttpRequest) -> HttpResponse:
              [(str(SharedField(n).label), selectors.shared_display(n, v))
               for n, v in shared.get(case.pk, {}).items()]) for case in cases]
     query = urlencode({k: v for k, v in filters.items() if v})
-    template = "cases/_rows.html" if request.headers.get("HX-Request") else "cases/list.html"
+    partial = bool(request.headers.get("HX-Request"))
+    template = "cases/_rows.html" if partial else "cases/list.html"
     return render(request, template, {
-        "form": form, "page": page, "rows": rows, "query": query, "fields": fields,
+        "partial": partial, "form": form, "page": page, "rows": rows, "query": query, "fields": fields,
         "referred": policy.case_view_of(user) == policy.CaseView.REFERRAL,
         "capped": paginator.count > found.limit, "cap": found.limit,
         "many_people": found.many_people,

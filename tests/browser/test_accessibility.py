@@ -416,3 +416,26 @@ def test_a_screen_reader_hears_the_errors(browser: Browser, seeded: Server,
     assert error.removeprefix(prefix).strip() in page.locator(
         "[data-testid=error-summary]").inner_text()
     page.context.close()
+
+
+def test_a_screen_reader_hears_how_many_cases_a_filter_leaves(browser: Browser,
+                                                               seeded: Server) -> None:
+    """The case list's filters swap the rows with htmx; the count above them is a live region
+    that stays in place (only its text changes), so the new count is announced."""
+    context = context_for(browser, seeded, "en")
+    page = context.new_page()
+    log_in(page, Codes(seeded), "coordinator")
+    page.goto("/cases/")
+    count = page.locator("#case-count")
+    before = count.inner_text()
+    assert re.fullmatch(r"\d+ cases?", before), before
+    assert count.get_attribute("role") == "status"
+    page.evaluate("window.countRegion = document.getElementById('case-count')")
+    page.fill("#id_q", "no such person anywhere")
+    page.press("#id_q", "Enter")
+    expect(count).to_have_text("0 cases")
+    assert page.locator("#case-count").count() == 1
+    assert page.evaluate("document.getElementById('case-count') === window.countRegion")
+    regions = [n for n in ax_nodes(page) if n["role"] == "status"]
+    assert [n.get("live") for n in regions] == ["polite"], regions
+    context.close()
