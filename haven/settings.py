@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "haven.cases",
     "haven.housing",
     "haven.pathways",
+    "haven.partners",
     "haven.auditlog",
     "haven.dashboard",
 ]

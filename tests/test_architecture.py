@@ -43,10 +43,11 @@ def test_layers_are_the_documented_ones() -> None:
                           ("haven.access", "haven.people"), ("haven.pathways", "haven.dashboard"),
                           ("haven.keyring", "haven.intake"), ("haven.accounts", "haven.housing")]:
         assert level[higher] < level[lower], (higher, lower)
-    # The only exceptions: the policy imports the models it judges, nothing else of theirs.
+    # The only exceptions: the policy (and its area modules, policy_<area>) imports the models
+    # it judges, nothing else of theirs.
     for ignored in layers.get("ignore_imports", []):  # type: ignore[attr-defined]
         source, target = (part.strip() for part in ignored.split("->"))
-        assert source == "haven.access.policy", ignored
+        assert source == "haven.access.policy" or source.startswith("haven.access.policy_"), ignored
         assert target.endswith(".models"), ignored
 
 

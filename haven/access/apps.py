@@ -10,7 +10,7 @@ class AccessConfig(AppConfig):
     # The policy of an area that has its own module (``haven/access/policy_<area>.py``): each
     # registers its object rules with ``policy.register_object_rule`` when imported, so they
     # are in place before the first request whatever code runs first.
-    AREA_POLICIES: tuple[str, ...] = ()
+    AREA_POLICIES: tuple[str, ...] = ("haven.access.policy_partners",)
 
     def ready(self) -> None:
         for module in self.AREA_POLICIES:
